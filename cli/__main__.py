@@ -1,0 +1,3 @@
+from kpl.cli import main
+
+raise SystemExit(main())

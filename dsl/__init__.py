@@ -1,0 +1,1 @@
+"""The kpl language: source text to AST, with diagnostics and the formatter."""

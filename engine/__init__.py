@@ -1,0 +1,1 @@
+"""The kpl engine: checks, the plan graph, evaluation over a snapshot, reports."""

@@ -1,0 +1,1 @@
+"""karmada-scheduler semantics: filters, scores, spread selection, replica division, estimation."""
