@@ -1,0 +1,151 @@
+"""Webster (Sainte-Laguë) seat allocation and the dispenser built on it (spec §5.2).
+
+Seats are handed out one at a time to the party with the highest priority ``votes / (2 * seats + 1)``,
+where ``seats`` includes any initial seats. Priorities are compared exactly (by cross-multiplication),
+so equal ratios are recognised as ties whatever their size. Ties go to the tie-breaker; without one the
+party with fewer seats wins, then the smaller name. The scheduler's dispenser uses a tie-breaker chosen
+by the parity of the FNV-1a 32-bit hash of the workload UID: fewer seats first, then names ascending
+(even hash or empty UID) or descending (odd hash).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from kpl.engine.scheduler.types import TargetCluster
+
+__all__ = [
+    "ClusterWeight",
+    "Party",
+    "TieBreaker",
+    "allocate_webster_seats",
+    "by_seats_then_name_ascending",
+    "by_seats_then_name_descending",
+    "dispense_by_weight",
+    "fnv1a_32",
+    "spread_by_target_clusters",
+    "tie_breaker_by_uid",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    name: str
+    votes: int
+    seats: int
+
+
+TieBreaker = Callable[[Party, Party], bool]
+"""``tie_breaker(a, b)`` is true when ``a`` should get the seat before ``b`` at equal priority."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterWeight:
+    """A party of the dispenser: a cluster and its (static or dynamic) weight."""
+
+    name: str
+    weight: int
+
+
+def by_seats_then_name_ascending(a: Party, b: Party) -> bool:
+    return a.seats < b.seats if a.seats != b.seats else a.name < b.name
+
+
+def by_seats_then_name_descending(a: Party, b: Party) -> bool:
+    return a.seats < b.seats if a.seats != b.seats else a.name > b.name
+
+
+_FNV_OFFSET = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+
+
+def fnv1a_32(data: bytes) -> int:
+    """The 32-bit FNV-1a hash of ``data``."""
+    value = _FNV_OFFSET
+    for byte in data:
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return value
+
+
+def tie_breaker_by_uid(uid: str) -> TieBreaker:
+    """Fewer seats first, then names ascending for an empty UID or an even hash, descending for odd."""
+    if uid and fnv1a_32(uid.encode("utf-8")) & 1:
+        return by_seats_then_name_descending
+    return by_seats_then_name_ascending
+
+
+class _Entry:
+    """A heap entry; ``a < b`` means ``a`` gets the next seat before ``b``."""
+
+    __slots__ = ("name", "seats", "tie_breaker", "votes")
+
+    def __init__(self, name: str, votes: int, seats: int, tie_breaker: TieBreaker | None) -> None:
+        self.name = name
+        self.votes = votes
+        self.seats = seats
+        self.tie_breaker = tie_breaker
+
+    def __lt__(self, other: _Entry) -> bool:
+        left = self.votes * (2 * other.seats + 1)
+        right = other.votes * (2 * self.seats + 1)
+        if left != right:
+            return left > right
+        if self.tie_breaker is not None:
+            return self.tie_breaker(self.party(), other.party())
+        if self.seats != other.seats:
+            return self.seats < other.seats
+        return self.name < other.name
+
+    def party(self) -> Party:
+        return Party(self.name, self.votes, self.seats)
+
+
+def allocate_webster_seats(
+    new_seats: int,
+    votes: Mapping[str, int],
+    initial: Mapping[str, int] | None = None,
+    tie_breaker: TieBreaker | None = None,
+) -> list[Party] | None:
+    """Hand out ``new_seats`` seats; every party (voted or initial) is returned, sorted by name.
+
+    A party known only from ``initial`` has 0 votes. ``None`` when there are no parties at all.
+    """
+    seats = dict(initial or {})
+    names = dict.fromkeys([*seats, *votes])
+    if not names:
+        return None
+    heap = [_Entry(name, votes.get(name, 0), seats.get(name, 0), tie_breaker) for name in names]
+    heapq.heapify(heap)
+    for _ in range(max(new_seats, 0)):
+        entry = heap[0]
+        entry.seats += 1
+        heapq.heapreplace(heap, entry)
+    return sorted((entry.party() for entry in heap), key=lambda party: party.name)
+
+
+def dispense_by_weight(
+    replicas: int, weights: Sequence[ClusterWeight], initial: Sequence[TargetCluster] = (), uid: str = ""
+) -> list[TargetCluster]:
+    """Karmada's dispenser: add ``replicas`` to ``initial`` by Webster over ``weights``.
+
+    ``initial`` comes back unchanged when there is nothing to hand out to a non-empty initial result,
+    or when the weights sum to 0. Otherwise every party appears, sorted by name, zero entries included.
+    """
+    if replicas == 0 and initial:
+        return list(initial)
+    if sum(weight.weight for weight in weights) == 0:
+        return list(initial)
+    seats = {target.name: target.replicas for target in initial}
+    votes = {weight.name: weight.weight for weight in weights}
+    parties = allocate_webster_seats(replicas, votes, seats, tie_breaker_by_uid(uid)) or []
+    return [TargetCluster(party.name, party.seats) for party in parties]
+
+
+def spread_by_target_clusters(
+    replicas: int, weights: Iterable[TargetCluster], initial: Sequence[TargetCluster] = (), uid: str = ""
+) -> list[TargetCluster]:
+    """Divide ``replicas`` using each entry's ``replicas`` of ``weights`` as its weight."""
+    weight_list = [ClusterWeight(target.name, target.replicas) for target in weights]
+    return dispense_by_weight(replicas, weight_list, initial, uid)
