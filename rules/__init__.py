@@ -8,10 +8,14 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["rule_files"]
+__all__ = ["rule_files", "rules_root"]
+
+
+def rules_root() -> Path:
+    """The folder that holds the built-in rule files."""
+    return Path(str(resources.files(__name__)))
 
 
 def rule_files() -> list[Path]:
     """Every built-in rule file, in a stable order."""
-    root = Path(str(resources.files(__name__)))
-    return sorted(root.rglob("*.kpl"))
+    return sorted(rules_root().rglob("*.kpl"))

@@ -1,0 +1,381 @@
+"""The fixed function library of the expression language.
+
+Every function is total over its documented inputs and raises :class:`EvalError` (never another
+exception) on anything else. ``FUNCTIONS`` maps a name to ``(min_args, max_args, implementation)``;
+``None`` as ``max_args`` means any number. The checker uses the same table for arity and "did you mean".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
+
+__all__ = ["FUNCTIONS", "Function", "tonumber"]
+
+Function = tuple[int, int | None, Callable[..., Value]]
+
+MAX_STRING = 1_000_000
+MAX_RANGE = 100_000
+
+
+def _need(condition: bool, message: str) -> None:
+    if not condition:
+        raise EvalError(message)
+
+
+def tonumber(value: Value) -> int | float | None:
+    """Lua's ``tonumber``: numbers and numeric strings become numbers, anything else null."""
+    if is_number(value):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text, 0) if re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)", text) else float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_list(value: Value, function: str) -> list[Value]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, Mapping):
+        return list(value.values())
+    raise EvalError(f"`{function}` expects a list, got {type_name(value)}")
+
+
+def _len(value: Value) -> int:
+    if value is None:
+        return 0
+    _need(isinstance(value, (str, list, Mapping)), f"`len` expects a string, list or object, got {type_name(value)}")
+    return len(value)
+
+
+def _numeric(value: Value, function: str) -> int | float:
+    _need(is_number(value), f"`{function}` expects a number, got {type_name(value)}")
+    return value  # type: ignore[no-any-return]
+
+
+def _ceil(value: Value) -> int:
+    number = _numeric(value, "ceil")
+    _need(math.isfinite(number), "`ceil` of a non-finite number")
+    return math.ceil(number)
+
+
+def _floor(value: Value) -> int:
+    number = _numeric(value, "floor")
+    _need(math.isfinite(number), "`floor` of a non-finite number")
+    return math.floor(number)
+
+
+def _int(value: Value) -> int | None:
+    """Truncate toward zero; numeric strings are accepted; null stays null."""
+    if value is None:
+        return None
+    number = tonumber(value) if isinstance(value, str) else value
+    _need(is_number(number), f"`int` expects a number or a numeric string, got {type_name(value)}")
+    assert number is not None
+    _need(math.isfinite(number), "`int` of a non-finite number")
+    return int(number)
+
+
+def _extreme(function: str, pick: Callable[..., Value]) -> Callable[..., Value]:
+    def run(*args: Value) -> Value:
+        values = args[0] if len(args) == 1 and isinstance(args[0], list) else list(args)
+        values = [v for v in values if v is not None]
+        if not values:
+            return None
+        try:
+            return pick(values)
+        except TypeError:
+            raise EvalError(f"`{function}` cannot compare {', '.join(sorted({type_name(v) for v in values}))}")
+
+    return run
+
+
+def _sum(values: Value) -> Value:
+    from kpl.engine.quantity import Quantity
+
+    items = [v for v in _as_list(values, "sum") if v is not None]
+    if any(isinstance(v, Quantity) for v in items):
+        total = Quantity.from_json(0)
+        for item in items:
+            total = total + (item if isinstance(item, Quantity) else Quantity.from_json(_numeric(item, "sum")))
+        return total
+    result: int | float = 0
+    for item in items:
+        result += _numeric(item, "sum")
+    return result
+
+
+def _str(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, (list, Mapping)):
+        return json.dumps(to_output(value), sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def _quantity(value: Value) -> Value:
+    from kpl.engine.quantity import Quantity, QuantityError
+
+    if value is None:
+        return None
+    if isinstance(value, Quantity):
+        return value
+    try:
+        if isinstance(value, str):
+            return Quantity.from_json(value)
+        _need(is_number(value), f"`quantity` expects a string or a number, got {type_name(value)}")
+        return Quantity.from_json(value)
+    except QuantityError as error:
+        raise EvalError(f"invalid quantity `{value}`: {error}")
+
+
+def _contains(container: Value, item: Value) -> bool:
+    if container is None:
+        return False
+    if isinstance(container, str):
+        _need(isinstance(item, str), f"`contains` on a string needs a string, got {type_name(item)}")
+        return item in container
+    if isinstance(container, Mapping):
+        return item in container
+    return item in _as_list(container, "contains")
+
+
+def _string(value: Value, function: str) -> str:
+    _need(isinstance(value, str), f"`{function}` expects a string, got {type_name(value)}")
+    return value  # type: ignore[no-any-return]
+
+
+def _split(value: Value, separator: Value) -> list[str]:
+    text, sep = _string(value, "split"), _string(separator, "split")
+    _need(sep != "", "`split` needs a non-empty separator")
+    return text.split(sep)
+
+
+def _join(values: Value, separator: Value) -> str:
+    return _string(separator, "join").join(_str(v) for v in _as_list(values, "join"))
+
+
+def _sort(values: Value) -> list[Value]:
+    items = list(_as_list(values, "sort"))
+    try:
+        return sorted(items)
+    except TypeError:
+        raise EvalError("`sort` needs values of one comparable type")
+
+
+def _unique(values: Value) -> list[Value]:
+    out: list[Value] = []
+    for item in _as_list(values, "unique"):
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _first(values: Value) -> Value:
+    items = _as_list(values, "first")
+    return items[0] if items else None
+
+
+def _last(values: Value) -> Value:
+    items = _as_list(values, "last")
+    return items[-1] if items else None
+
+
+def _any(values: Value) -> bool:
+    return any(v is True for v in _as_list(values, "any"))
+
+
+def _all(values: Value) -> bool:
+    return all(v is True for v in _as_list(values, "all"))
+
+
+def _keys(value: Value) -> list[str]:
+    if value is None:
+        return []
+    _need(isinstance(value, Mapping), f"`keys` expects an object, got {type_name(value)}")
+    return list(value)
+
+
+def _values(value: Value) -> list[Value]:
+    if value is None:
+        return []
+    _need(isinstance(value, Mapping), f"`values` expects an object, got {type_name(value)}")
+    return list(value.values())
+
+
+def _items(value: Value) -> list[list[Value]]:
+    if value is None:
+        return []
+    _need(isinstance(value, Mapping), f"`items` expects an object, got {type_name(value)}")
+    return [[k, v] for k, v in value.items()]
+
+
+def _enumerate(values: Value, start: Value = 0) -> list[list[Value]]:
+    offset = _numeric(start, "enumerate")
+    return [[index + offset, item] for index, item in enumerate(_as_list(values, "enumerate"))]
+
+
+def _range(count: Value) -> list[int]:
+    number = _numeric(count, "range")
+    _need(0 <= number <= MAX_RANGE, f"`range` takes 0 to {MAX_RANGE}")
+    return list(range(int(number)))
+
+
+def _merge(*objects: Value) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for item in objects:
+        if item is None:
+            continue
+        _need(isinstance(item, Mapping), f"`merge` expects objects, got {type_name(item)}")
+        out.update(item)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _get(value: Value, key: Value, default: Value = None) -> Value:
+    if isinstance(value, Mapping):
+        found = value.get(key)
+    elif isinstance(value, list) and is_number(key) and 0 <= int(key) < len(value):
+        found = value[int(key)]
+    else:
+        found = None
+    return default if found is None else found
+
+
+def _omit(value: Value, *keys: Value) -> Value:
+    if value is None:
+        return None
+    _need(isinstance(value, Mapping), f"`omit` expects an object, got {type_name(value)}")
+    drop = set(keys)
+    return {k: v for k, v in value.items() if k not in drop}
+
+
+def _pick(value: Value, *keys: Value) -> Value:
+    if value is None:
+        return None
+    _need(isinstance(value, Mapping), f"`pick` expects an object, got {type_name(value)}")
+    return {k: value[k] for k in keys if k in value and value[k] is not None}
+
+
+def _flatten(values: Value) -> list[Value]:
+    out: list[Value] = []
+    for item in _as_list(values, "flatten"):
+        out.extend(item if isinstance(item, list) else [item])
+    return out
+
+
+def _format(template: Value, *args: Value) -> str:
+    text = _string(template, "format")
+    try:
+        result = text % tuple(to_output(a) if isinstance(a, (list, Mapping)) else a for a in args)
+    except (TypeError, ValueError) as error:
+        raise EvalError(f"`format` failed: {error}")
+    _need(len(result) <= MAX_STRING, "`format` result is too long")
+    return result
+
+
+def _abs(value: Value) -> int | float:
+    return abs(_numeric(value, "abs"))
+
+
+def _is(kind: Callable[[Value], bool]) -> Callable[[Value], bool]:
+    return kind
+
+
+def _kube(name: str) -> Callable[..., Value]:
+    def run(*args: Value) -> Value:
+        from kpl.engine import kube
+
+        function = getattr(kube, name)
+        try:
+            return function(*args)
+        except (ValueError, TypeError, KeyError) as error:
+            raise EvalError(f"`{name}`: {error}")
+
+    return run
+
+
+def _lower(value: Value) -> str:
+    return _string(value, "lower").lower()
+
+
+def _upper(value: Value) -> str:
+    return _string(value, "upper").upper()
+
+
+def _startswith(value: Value, prefix: Value) -> bool:
+    return isinstance(value, str) and value.startswith(_string(prefix, "startswith"))
+
+
+def _endswith(value: Value, suffix: Value) -> bool:
+    return isinstance(value, str) and value.endswith(_string(suffix, "endswith"))
+
+
+def _trim(value: Value) -> str:
+    return _string(value, "trim").strip()
+
+
+FUNCTIONS: dict[str, Function] = {
+    "abs": (1, 1, _abs),
+    "all": (1, 1, _all),
+    "any": (1, 1, _any),
+    "ceil": (1, 1, _ceil),
+    "contains": (2, 2, _contains),
+    "endswith": (2, 2, _endswith),
+    "enumerate": (1, 2, _enumerate),
+    "exists": (1, 1, lambda v: v is not None),
+    "first": (1, 1, _first),
+    "flatten": (1, 1, _flatten),
+    "float": (1, 1, lambda v: None if v is None else float(_numeric(tonumber(v), "float"))),
+    "floor": (1, 1, _floor),
+    "format": (1, None, _format),
+    "get": (2, 3, _get),
+    "int": (1, 1, _int),
+    "is_bool": (1, 1, _is(lambda v: isinstance(v, bool))),
+    "is_list": (1, 1, _is(lambda v: isinstance(v, list))),
+    "is_map": (1, 1, _is(lambda v: isinstance(v, Mapping))),
+    "is_number": (1, 1, _is(is_number)),
+    "is_string": (1, 1, _is(lambda v: isinstance(v, str))),
+    "items": (1, 1, _items),
+    "join": (2, 2, _join),
+    "keys": (1, 1, _keys),
+    "last": (1, 1, _last),
+    "len": (1, 1, _len),
+    "lower": (1, 1, _lower),
+    "max": (1, None, _extreme("max", max)),
+    "merge": (0, None, _merge),
+    "min": (1, None, _extreme("min", min)),
+    "number": (1, 1, tonumber),
+    "omit": (1, None, _omit),
+    "pick": (1, None, _pick),
+    "quantity": (1, 1, _quantity),
+    "range": (1, 1, _range),
+    "sort": (1, 1, _sort),
+    "split": (2, 2, _split),
+    "startswith": (2, 2, _startswith),
+    "str": (1, 1, _str),
+    "sum": (1, 1, _sum),
+    "trim": (1, 1, _trim),
+    "type": (1, 1, type_name),
+    "unique": (1, 1, _unique),
+    "upper": (1, 1, _upper),
+    "values": (1, 1, _values),
+    # Karmada's `kube` helper library, for rules that replace bundled Lua scripts.
+    "pod_requirements": (1, 1, _kube("pod_requirements")),
+    "pod_dependencies": (2, 2, _kube("pod_dependencies")),
+    "resource_add": (0, None, _kube("resource_add")),
+    "resource_quantity": (1, 1, _kube("get_resource_quantity")),
+}

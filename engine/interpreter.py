@@ -1,0 +1,263 @@
+"""Interpreter rules: the eight Karmada resource-interpreter operations, answered by kpl rules.
+
+An ``interpreter <apiVersion> <Kind>`` block is compiled once into a :class:`CompiledInterpreter`.
+Each operation binds the names Karmada's hooks receive:
+
+=================  ====================  =============================================  ==================
+operation          kpl member            ``.`` and other names                          result key
+=================  ====================  =============================================  ==================
+InterpretReplica   ``replicas``,         ``.`` = desired object                          ``replica``,
+                   ``requirements``                                                      ``requires``
+InterpretComponent ``components`` or     ``.`` = desired object                          ``components``
+                   ``component`` blocks
+ReviseReplica      ``revise``            ``.`` = desired, ``desired_replicas``           ``revised``
+InterpretHealth    ``health``            ``.`` = observed object                         ``healthy``
+InterpretDependency ``dependencies``     ``.`` = desired object                          ``dependencies``
+InterpretStatus    ``status``            ``.`` = observed object                         ``status``
+AggregateStatus    ``aggregate``         ``.`` = desired, ``status_items``               ``aggregatedStatus``
+Retain             ``retain``            ``.`` = desired, ``observed``                   ``retained``
+=================  ====================  =============================================  ==================
+
+``desired`` and ``observed`` are also bound by name wherever Karmada passes them. Results go through
+the same conversion Karmada's Lua bridge applies (:func:`kpl.engine.values.to_output`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import ChainMap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpl.dsl import ast
+from kpl.dsl.source import Span
+from kpl.engine.evaluator import Compiled, Env, compile_expr
+from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
+
+__all__ = [
+    "COMPONENT_FIELDS",
+    "MEMBER_OPERATIONS",
+    "OPERATIONS",
+    "CompiledInterpreter",
+    "InterpretError",
+    "compile_interpreter",
+]
+
+# Karmada operation name -> (kpl members, result key)
+OPERATIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "InterpretReplica": (("replicas", "requirements"), "replica"),
+    "InterpretComponent": (("components",), "components"),
+    "ReviseReplica": (("revise",), "revised"),
+    "InterpretHealth": (("health",), "healthy"),
+    "InterpretDependency": (("dependencies",), "dependencies"),
+    "InterpretStatus": (("status",), "status"),
+    "AggregateStatus": (("aggregate",), "aggregatedStatus"),
+    "Retain": (("retain",), "retained"),
+}
+MEMBER_OPERATIONS = {member: op for op, (members, _) in OPERATIONS.items() for member in members}
+COMPONENT_FIELDS = ("replicas", "requirements", "requests", "node_claim", "priority_class_name", "when")
+
+
+class InterpretError(Exception):
+    """An operation failed: the rule's span and the object it was evaluated on are named."""
+
+    def __init__(self, message: str, span: Span | None, operation: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.operation = operation
+
+
+@dataclass(frozen=True)
+class _Component:
+    name: str
+    fields: Mapping[str, Compiled]
+    span: Span
+
+
+@dataclass
+class CompiledInterpreter:
+    """One kind's rules, compiled: ``run(operation, ...)`` answers a Karmada interpreter request."""
+
+    api_version: str
+    kind: str
+    node: ast.Interpreter
+    members: dict[str, tuple[Compiled, Span]] = field(default_factory=dict)
+    lets: dict[str, Compiled] = field(default_factory=dict)
+    functions: dict[str, tuple[tuple[str, ...], Compiled]] = field(default_factory=dict)
+    components: list[_Component] = field(default_factory=list)
+
+    def operations(self) -> list[str]:
+        """The Karmada operations this rule implements."""
+        found = []
+        for operation, (members, _) in OPERATIONS.items():
+            if any(m in self.members for m in members) or (operation == "InterpretComponent" and self.components):
+                found.append(operation)
+        return found
+
+    def implements(self, operation: str) -> bool:
+        return operation in self.operations()
+
+    # ------------------------------------------------------------------ evaluation environment
+    def _env(self, root: Value, names: Mapping[str, Value]) -> Env:
+        env = Env(root, {}, None, {})
+        env.variables = ChainMap(dict(names), _LazyLets(self.lets, lambda: env))  # type: ignore[assignment]
+        env.functions = {name: self._function(params, body, env) for name, (params, body) in self.functions.items()}
+        return env
+
+    @staticmethod
+    def _function(params: tuple[str, ...], body: Compiled, env: Env) -> Callable[..., Value]:
+        def call(*args: Value) -> Value:
+            if len(args) != len(params):
+                raise EvalError(f"takes {len(params)} arguments, got {len(args)}")
+            return body(env.bind(dict(zip(params, args, strict=True))))
+
+        return call
+
+    def _eval(self, member: str, env: Env, operation: str) -> Value:
+        compiled, span = self.members[member]
+        try:
+            return compiled(env)
+        except EvalError as error:
+            raise InterpretError(error.message, error.span or span, operation) from None
+
+    # ------------------------------------------------------------------ operations
+    def run(self, operation: str, *, desired: Value = None, observed: Value = None,
+            status_items: Value = None, desired_replicas: int | None = None,
+            gates: Mapping[str, bool] | None = None) -> dict[str, Value]:
+        """Answer one operation; the result is keyed like Karmada's test data (``replica``, ...)."""
+        names = {"desired": desired, "observed": observed}
+        if operation == "InterpretReplica":
+            return self._replica(self._env(desired, names))
+        if operation == "InterpretComponent":
+            return {"components": self._components(self._env(desired, names))}
+        if operation == "ReviseReplica":
+            env = self._env(desired, {**names, "desired_replicas": desired_replicas})
+            return {"revised": to_output(self._eval("revise", env, operation))}
+        if operation == "InterpretHealth":
+            return {"healthy": self._health(self._env(observed, names))}
+        if operation == "InterpretDependency":
+            value = self._eval("dependencies", self._env(desired, names), operation)
+            return {"dependencies": to_output(value, drop_empty=True) or []}
+        if operation == "InterpretStatus":
+            value = self._eval("status", self._env(observed, names), operation)
+            return {"status": to_output(value, drop_empty=True)}
+        if operation == "AggregateStatus":
+            env = self._env(desired, {**names, "status_items": status_items or []})
+            return {"aggregatedStatus": to_output(self._eval("aggregate", env, operation), drop_empty=True)}
+        if operation == "Retain":
+            return {"retained": to_output(self._eval("retain", self._env(desired, names), operation))}
+        raise InterpretError(f"unknown operation `{operation}`", None, operation)
+
+    def _replica(self, env: Env) -> dict[str, Value]:
+        replicas = self._eval("replicas", env, "InterpretReplica")
+        result: dict[str, Value] = {"replica": _replica_count(replicas, self.members["replicas"][1])}
+        if "requirements" in self.members:
+            requires = to_output(self._eval("requirements", env, "InterpretReplica"), drop_empty=True)
+            if requires:
+                result["requires"] = requires
+        return result
+
+    def _health(self, env: Env) -> bool:
+        value = self._eval("health", env, "InterpretHealth")
+        if not isinstance(value, bool):
+            span = self.members["health"][1]
+            raise InterpretError(f"`health` must be a bool, got {type_name(value)}", span, "InterpretHealth")
+        return value
+
+    def _components(self, env: Env) -> list[Value]:
+        if "components" in self.members:
+            value = self._eval("components", env, "InterpretComponent")
+            if value is None:
+                return []
+            if not isinstance(value, list):
+                span = self.members["components"][1]
+                raise InterpretError(f"`components` must be a list, got {type_name(value)}", span,
+                                     "InterpretComponent")
+            return [_component_output(item, self.members["components"][1]) for item in value]
+        out = []
+        for component in self.components:
+            built = self._component(component, env)
+            if built is not None:
+                out.append(built)
+        return out
+
+    def _component(self, component: _Component, env: Env) -> dict[str, Value] | None:
+        def get(name: str) -> Value:
+            try:
+                return component.fields[name](env)
+            except EvalError as error:
+                raise InterpretError(error.message, error.span or component.span, "InterpretComponent") from None
+
+        if "when" in component.fields and get("when") is not True:
+            return None
+        requirements = dict(get("requirements") or {}) if "requirements" in component.fields else {}
+        for name, key in (("requests", "resourceRequest"), ("node_claim", "nodeClaim"),
+                          ("priority_class_name", "priorityClassName")):
+            if name in component.fields:
+                requirements[key] = get(name)
+        item = {"name": component.name, "replicas": get("replicas") if "replicas" in component.fields else 0,
+                "replicaRequirements": requirements}
+        return _component_output(item, component.span)
+
+
+class _LazyLets(Mapping[str, Value]):
+    """Interpreter-level ``let`` values, each computed on first use within one operation."""
+
+    def __init__(self, lets: Mapping[str, Compiled], env: Callable[[], Env]) -> None:
+        self._lets = lets
+        self._env = env
+        self._done: dict[str, Value] = {}
+
+    def __getitem__(self, key: str) -> Value:
+        if key not in self._done:
+            if key not in self._lets:
+                raise KeyError(key)
+            self._done[key] = self._lets[key](self._env())
+        return self._done[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._lets)
+
+    def __len__(self) -> int:
+        return len(self._lets)
+
+
+def _replica_count(value: Value, span: Span) -> int:
+    if value is None:
+        return 0
+    if not is_number(value):
+        raise InterpretError(f"`replicas` must be a number, got {type_name(value)}", span, "InterpretReplica")
+    if not math.isfinite(value):
+        raise InterpretError("`replicas` is not a finite number", span, "InterpretReplica")
+    return max(min(int(value), 2**31 - 1), -(2**31))
+
+
+def _component_output(item: Value, span: Span) -> dict[str, Value]:
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+        raise InterpretError("a component must be an object with a string `name`", span, "InterpretComponent")
+    replicas = item.get("replicas")
+    if replicas is not None and not is_number(replicas):
+        raise InterpretError(f"component `replicas` must be a number, got {type_name(replicas)}", span,
+                             "InterpretComponent")
+    if replicas is not None and isinstance(replicas, float) and not replicas.is_integer():
+        raise InterpretError("component `replicas` must be a whole number", span, "InterpretComponent")
+    out: dict[str, Value] = to_output(item, drop_empty=True)
+    return out
+
+
+def compile_interpreter(node: ast.Interpreter) -> CompiledInterpreter:
+    """Compile every member of one interpreter block (static checks happen in ``kpl.engine.check``)."""
+    compiled = CompiledInterpreter(node.api_version, node.kind, node)
+    for member in node.members:
+        if isinstance(member, ast.LetMember):
+            compiled.lets[member.name] = compile_expr(member.value)
+        elif isinstance(member, ast.FnMember):
+            compiled.functions[member.name] = (member.params, compile_expr(member.body))
+        elif isinstance(member, ast.Operation):
+            compiled.members[member.name] = (compile_expr(member.value), member.span)
+        else:
+            fields = {f.name: compile_expr(f.value) for f in member.fields}
+            compiled.components.append(_Component(member.name, fields, member.span))
+    return compiled

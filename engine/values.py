@@ -1,0 +1,94 @@
+"""Runtime values of the expression language and their conversions.
+
+Values are JSON-like (``None`` for null or missing, bool, int, float, str, list, dict) plus
+:class:`~kpl.engine.quantity.Quantity`. An object literal never holds a null field: like a Lua table,
+assigning null removes the key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from kpl.dsl.source import Span
+
+__all__ = ["EvalError", "Value", "is_number", "to_output", "truthy", "type_name"]
+
+Value = Any
+
+
+class EvalError(Exception):
+    """An evaluation failure at ``span``; the engine turns it into an error value, never a crash."""
+
+    def __init__(self, message: str, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+def type_name(value: Value) -> str:
+    from kpl.engine.quantity import Quantity
+
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, Quantity):
+        return "quantity"
+    return type(value).__name__
+
+
+def is_number(value: Value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def truthy(value: Value, span: Span | None = None) -> bool:
+    """Conditions take booleans; null (a missing field) counts as false."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise EvalError(f"expected a bool, got {type_name(value)}", span)
+
+
+def _number_out(value: float) -> int | float:
+    if math.isfinite(value) and value == int(value) and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+def to_output(value: Value, *, drop_empty: bool = False, _top: bool = True) -> Value:
+    """Turn a value into plain JSON data the way Karmada's Lua bridge would hand it back.
+
+    Quantities become their canonical text, integral floats become ints. With ``drop_empty`` nested
+    empty objects and lists disappear (an empty Lua table has no JSON shape Karmada keeps).
+    """
+    from kpl.engine.quantity import Quantity
+
+    if isinstance(value, float):
+        return _number_out(value)
+    if isinstance(value, Quantity):
+        return str(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            converted = to_output(item, drop_empty=drop_empty, _top=False)
+            if converted is None or (drop_empty and converted in ({}, [])):
+                continue
+            out[str(key)] = converted
+        return out
+    if isinstance(value, list):
+        items = [to_output(item, drop_empty=drop_empty, _top=False) for item in value]
+        return [item for item in items if not (drop_empty and item in ({}, []))]
+    return value
