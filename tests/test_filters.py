@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.scheduler.affinity import (
     ClusterView,
@@ -45,7 +44,11 @@ def _cases(file: str, ops: tuple[str, ...]) -> list[dict[str, Any]]:
     path = VECTORS / file
     if not path.exists():
         return []
-    return [case for case in yaml.safe_load(path.read_text())["cases"] if case["op"] in ops]
+    return [
+        case
+        for case in yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["cases"]
+        if case["op"] in ops
+    ]
 
 
 CASES = _cases("affinity_taints.yaml", OPS)
@@ -105,19 +108,32 @@ def test_invalid_label_selector_never_matches(selector: dict[str, Any]) -> None:
 def test_label_key_and_value_syntax() -> None:
     assert is_label_key("karmada.io/zone") and is_label_key("a") and is_label_key("A_b.c-1")
     assert not is_label_key("Karmada.IO/zone") and not is_label_key("/x") and not is_label_key("x" * 64)
-    assert is_label_value("") and is_label_value("v1.2") and not is_label_value("v1.") and not is_label_value("a b")
+    assert (
+        is_label_value("")
+        and is_label_value("v1.2")
+        and not is_label_value("v1.")
+        and not is_label_value("a b")
+    )
 
 
 def test_field_selector_semantics() -> None:
     cluster = view(provider="aws", region="", zones=["z1"])
     assert cluster_matches(cluster, {"fieldSelector": {"matchExpressions": []}})
-    not_in_region = {"fieldSelector": {"matchExpressions": [{"key": "region", "operator": "NotIn", "values": ["r"]}]}}
-    in_region = {"fieldSelector": {"matchExpressions": [{"key": "region", "operator": "In", "values": ["r"]}]}}
+    not_in_region = {
+        "fieldSelector": {"matchExpressions": [{"key": "region", "operator": "NotIn", "values": ["r"]}]}
+    }
+    in_region = {
+        "fieldSelector": {"matchExpressions": [{"key": "region", "operator": "In", "values": ["r"]}]}
+    }
     assert cluster_matches(cluster, not_in_region)
     assert not cluster_matches(cluster, in_region)
-    by_name = {"fieldSelector": {"matchExpressions": [{"key": "metadata.name", "operator": "In", "values": ["c1"]}]}}
+    by_name = {
+        "fieldSelector": {"matchExpressions": [{"key": "metadata.name", "operator": "In", "values": ["c1"]}]}
+    }
     assert not cluster_matches(cluster, by_name)
-    empty_values = {"fieldSelector": {"matchExpressions": [{"key": "provider", "operator": "NotIn", "values": []}]}}
+    empty_values = {
+        "fieldSelector": {"matchExpressions": [{"key": "provider", "operator": "NotIn", "values": []}]}
+    }
     assert not cluster_matches(cluster, empty_values)
 
 
@@ -127,14 +143,27 @@ def test_exclusion_wins_over_names() -> None:
 
 
 def test_cluster_view_reads_api_object() -> None:
-    cluster = ClusterView.from_object({
-        "metadata": {"name": "m1", "labels": {"env": "prod"}, "deletionTimestamp": "2024-01-01T00:00:00Z"},
-        "spec": {"provider": "p", "region": "r", "zones": ["z"], "taints": [{"key": "k", "effect": "NoSchedule"}]},
-        "status": {
-            "apiEnablements": [{"groupVersion": "apps/v1", "resources": [{"name": "deployments", "kind": "Deployment"}]}],
-            "conditions": [{"type": "CompleteAPIEnablements", "status": "True"}],
-        },
-    })
+    cluster = ClusterView.from_object(
+        {
+            "metadata": {
+                "name": "m1",
+                "labels": {"env": "prod"},
+                "deletionTimestamp": "2024-01-01T00:00:00Z",
+            },
+            "spec": {
+                "provider": "p",
+                "region": "r",
+                "zones": ["z"],
+                "taints": [{"key": "k", "effect": "NoSchedule"}],
+            },
+            "status": {
+                "apiEnablements": [
+                    {"groupVersion": "apps/v1", "resources": [{"name": "deployments", "kind": "Deployment"}]}
+                ],
+                "conditions": [{"type": "CompleteAPIEnablements", "status": "True"}],
+            },
+        }
+    )
     assert (cluster.name, cluster.provider, cluster.region, cluster.zones) == ("m1", "p", "r", ("z",))
     assert cluster.deleting and cluster.complete_api_enablements
     assert cluster.taints == (Taint("k", "", "NoSchedule"),)
@@ -158,9 +187,15 @@ def test_toleration_matching(toleration: Toleration, taint: Taint, expected: boo
 
 
 def test_first_untolerated_taint_skips_prefer_no_schedule() -> None:
-    taints = (Taint("soft", "", "PreferNoSchedule"), Taint("a", "1", "NoSchedule"), Taint("b", "", "NoExecute"))
+    taints = (
+        Taint("soft", "", "PreferNoSchedule"),
+        Taint("a", "1", "NoSchedule"),
+        Taint("b", "", "NoExecute"),
+    )
     assert first_untolerated_taint(taints, ()) == Taint("a", "1", "NoSchedule")
-    assert first_untolerated_taint(taints, (Toleration(key="a", operator="Exists"),)) == Taint("b", "", "NoExecute")
+    assert first_untolerated_taint(taints, (Toleration(key="a", operator="Exists"),)) == Taint(
+        "b", "", "NoExecute"
+    )
     assert str(Taint("b", "", "NoExecute")) == "b:NoExecute"
 
 
@@ -184,9 +219,9 @@ def test_filter_plan_order_and_bypass() -> None:
     assert plan.check(tainted, False, False).plugin == API_ENABLEMENT
     assert plan.check(tainted, True, False).plugin == CLUSTER_AFFINITY
     enabled = {"apiEnablements": [{"groupVersion": "apps/v1", "resources": [{"kind": "Deployment"}]}]}
-    assert plan.check(view(**enabled, taints=[{"key": "k", "effect": "NoSchedule"}]), False, False).plugin == (
-        TAINT_TOLERATION
-    )
+    assert plan.check(
+        view(**enabled, taints=[{"key": "k", "effect": "NoSchedule"}]), False, False
+    ).plugin == (TAINT_TOLERATION)
     open_plan = FilterPlan.compile({**spec, "placement": {}}, "")
     assert open_plan.check(view(**enabled), False, True).plugin == CLUSTER_EVICTION
     assert open_plan.check(view(**enabled), False, False).passed
@@ -194,11 +229,13 @@ def test_filter_plan_order_and_bypass() -> None:
 
 def test_overflow_affinities_only_for_workloads() -> None:
     placement = {
-        "clusterAffinities": [{
-            "affinityName": "main",
-            "clusterNames": ["a"],
-            "overflowAffinities": [{"affinityName": "spill", "clusterNames": ["c1"]}],
-        }]
+        "clusterAffinities": [
+            {
+                "affinityName": "main",
+                "clusterNames": ["a"],
+                "overflowAffinities": [{"affinityName": "spill", "clusterNames": ["c1"]}],
+            }
+        ]
     }
     workload = FilterPlan.compile({"replicas": 3, "placement": placement}, "main")
     config = FilterPlan.compile({"placement": placement}, "main")

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.matching import (
     CLUSTER_POLICY,
@@ -32,7 +31,11 @@ def _cases() -> list[dict[str, Any]]:
     path = VECTORS / "affinity_taints.yaml"
     if not path.exists():
         return []
-    return [case for case in yaml.safe_load(path.read_text())["cases"] if case["op"] in OPS]
+    return [
+        case
+        for case in yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["cases"]
+        if case["op"] in OPS
+    ]
 
 
 CASES = _cases()
@@ -58,10 +61,18 @@ def selector(**fields: Any) -> dict[str, Any]:
     return {"apiVersion": "apps/v1", "kind": "Deployment", **fields}
 
 
-def policy(name: str, *selectors: dict[str, Any], priority: int | None = None, kind: str = POLICY,
-           namespace: str = "web", preemption: str = "Never", deleting: bool = False) -> PolicyView:
-    return PolicyView(kind, "" if kind == CLUSTER_POLICY else namespace, name, priority, selectors, preemption,
-                      deleting)
+def policy(
+    name: str,
+    *selectors: dict[str, Any],
+    priority: int | None = None,
+    kind: str = POLICY,
+    namespace: str = "web",
+    preemption: str = "Never",
+    deleting: bool = False,
+) -> PolicyView:
+    return PolicyView(
+        kind, "" if kind == CLUSTER_POLICY else namespace, name, priority, selectors, preemption, deleting
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,13 +117,27 @@ def test_select_policy_prefers_namespaced_policies() -> None:
 
 
 def test_claims() -> None:
-    pp_claim = ResourceView("v1", "ConfigMap", "web", "c", {"propagationpolicy.karmada.io/permanent-id": "id"},
-                            {"propagationpolicy.karmada.io/namespace": "web", "propagationpolicy.karmada.io/name": "p"})
+    pp_claim = ResourceView(
+        "v1",
+        "ConfigMap",
+        "web",
+        "c",
+        {"propagationpolicy.karmada.io/permanent-id": "id"},
+        {"propagationpolicy.karmada.io/namespace": "web", "propagationpolicy.karmada.io/name": "p"},
+    )
     assert claimed_policy(pp_claim) == Claim(POLICY, "web", "p")
-    cpp_claim = ResourceView("v1", "ConfigMap", "web", "c", {"clusterpropagationpolicy.karmada.io/permanent-id": "i"},
-                             {"clusterpropagationpolicy.karmada.io/name": "cp"})
+    cpp_claim = ResourceView(
+        "v1",
+        "ConfigMap",
+        "web",
+        "c",
+        {"clusterpropagationpolicy.karmada.io/permanent-id": "i"},
+        {"clusterpropagationpolicy.karmada.io/name": "cp"},
+    )
     assert claimed_policy(cpp_claim) == Claim(CLUSTER_POLICY, "", "cp")
-    no_id = ResourceView("v1", "ConfigMap", "web", "c", {}, {"clusterpropagationpolicy.karmada.io/name": "cp"})
+    no_id = ResourceView(
+        "v1", "ConfigMap", "web", "c", {}, {"clusterpropagationpolicy.karmada.io/name": "cp"}
+    )
     assert claimed_policy(no_id) is None
 
 

@@ -1,0 +1,607 @@
+"""The whole scheduler for one ResourceBinding: filter, score, select, assign, with Karmada's outcome.
+
+:func:`schedule` runs Karmada's generic algorithm over a fleet snapshot and returns the new
+``spec.clusters`` (or ``None`` when Karmada would leave them untouched), the error, the ``Scheduled``
+condition, the observed clusterAffinities term and a per-cluster explanation (the filter that
+rejected it with Karmada's reason text, its score and its capacity estimate).
+
+With ``clusterAffinities`` the terms are tried in order from the currently observed one (from the
+first when a reschedule was triggered); the first success wins. When every term fails the first
+error is reported; a FitError empties ``spec.clusters``, any other error keeps them. A single
+``clusterAffinity`` behaves the same way. :func:`needs_scheduling` says whether Karmada would run the
+scheduler for a binding at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
+from kpl.engine.scheduler.affinity import ClusterView
+from kpl.engine.scheduler.division import assign_replica_targets, reschedule_required
+from kpl.engine.scheduler.errors import FitError, SchedulingError, wrap_error
+from kpl.engine.scheduler.filters import (
+    FilterOutcome,
+    FilterPlan,
+    fit_error_message,
+    is_workload,
+    observed_affinity_name,
+)
+from kpl.engine.scheduler.scoring import score_clusters
+from kpl.engine.scheduler.spread import (
+    group_clusters,
+    overflow_order,
+    replica_scheduling_type,
+    select_best_clusters,
+)
+from kpl.engine.scheduler.types import (
+    BindingSpecView,
+    ClusterDetail,
+    TargetCluster,
+    is_multi_template_applicable,
+    sum_of_replicas,
+    targets_from_api,
+    targets_to_api,
+)
+
+__all__ = [
+    "APPLIED_PLACEMENT_ANNOTATION",
+    "INVALID",
+    "SUCCESS_MESSAGE",
+    "Attempt",
+    "ClusterExplanation",
+    "ErrorNode",
+    "Estimate",
+    "ScheduleFailure",
+    "ScheduleResult",
+    "SchedulingCondition",
+    "affinity_index",
+    "build_cluster_details",
+    "condition_for_error",
+    "filter_clusters",
+    "needs_scheduling",
+    "placement_changed",
+    "quota_exceeded",
+    "replicas_changed",
+    "run_algorithm",
+    "schedule",
+    "select_clusters",
+]
+
+INVALID = "Invalid"
+SUCCESS_MESSAGE = "Binding has been scheduled successfully."
+APPLIED_PLACEMENT_ANNOTATION = "policy.karmada.io/applied-placement"
+
+Estimate = Callable[[Sequence[ClusterView], Mapping[str, Any], FeatureGates], Sequence[int]]
+"""Available replicas per cluster for a binding spec (Karmada's combined estimators, §6)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterExplanation:
+    """What happened to one cluster in the attempt that decided the result."""
+
+    name: str
+    filter_plugin: str = ""
+    reason: str = ""
+    skipped_deleting: bool = False
+    score: int | None = None
+    allocatable_replicas: int | None = None
+    available_replicas: int | None = None
+    overflow_order: int | None = None
+    selected: bool = False
+    replicas: int | None = None
+
+    @property
+    def passed_filters(self) -> bool:
+        return not self.filter_plugin and not self.skipped_deleting
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFailure:
+    """A failed run: ``type`` is FitError, Unschedulable, Error or Invalid; ``message`` Karmada's text."""
+
+    type: str
+    message: str
+
+    def to_api(self) -> dict[str, str]:
+        return {"type": self.type, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One run of the generic algorithm with one observed affinity term."""
+
+    affinity_name: str
+    targets: tuple[TargetCluster, ...] | None
+    error: SchedulingError | None
+    explanations: tuple[ClusterExplanation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleResult:
+    """The scheduler's outcome for one binding.
+
+    ``clusters`` is the new ``spec.clusters`` or ``None`` when the previous result stays. ``condition``
+    is ``None`` only for an invalid binding, where Karmada writes no condition.
+    """
+
+    clusters: tuple[TargetCluster, ...] | None
+    error: ScheduleFailure | None
+    condition: SchedulingCondition | None
+    observed_affinity_name: str
+    explanations: tuple[ClusterExplanation, ...] = ()
+    attempts: tuple[Attempt, ...] = field(default=(), repr=False)
+
+    def clusters_to_api(self) -> list[dict[str, Any]] | None:
+        return None if self.clusters is None else targets_to_api(self.clusters)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorNode:
+    """An error as Go's unwrapping sees it, to derive the binding condition.
+
+    ``kind`` is FitError, Unschedulable or Error for leaves, ``Wrapped`` for an error wrapping its only
+    member, ``Aggregate`` for a Kubernetes error aggregate (which unwrapping does not look into), and
+    ``Status`` for an API status error with ``code`` and ``reason`` (the quota webhook's denial).
+    """
+
+    kind: str
+    message: str = ""
+    members: tuple[ErrorNode, ...] = ()
+    code: int = 0
+    reason: str = ""
+
+    @classmethod
+    def from_error(cls, error: SchedulingError) -> ErrorNode:
+        return cls(error.kind, error.message)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> ErrorNode:
+        """Read ``{kind, message?, of?[...], code?, reason?}``; kind ``QuotaExceeded`` is a 403 denial."""
+        kind = str(raw.get("kind") or "Error")
+        members = tuple(cls.from_mapping(member) for member in raw.get("of") or ())
+        if kind == "QuotaExceeded":
+            return quota_exceeded(str(raw.get("message") or ""))
+        return cls(
+            kind,
+            str(raw.get("message") or ""),
+            members,
+            int(raw.get("code") or 0),
+            str(raw.get("reason") or ""),
+        )
+
+    def text(self) -> str:
+        """The error's ``Error()`` text."""
+        if self.kind == "Aggregate":
+            return _aggregate_text(self)
+        if self.kind == "Wrapped" and not self.message and self.members:
+            return self.members[0].text()
+        return self.message
+
+    def find(self, kind: str) -> ErrorNode | None:
+        """Go's ``errors.As``: this error or one it wraps, never looking inside an aggregate."""
+        node: ErrorNode | None = self
+        while node is not None:
+            if node.kind == kind:
+                return node
+            node = node.members[0] if node.kind == "Wrapped" and node.members else None
+        return None
+
+
+def quota_exceeded(message: str) -> ErrorNode:
+    """The federated-quota admission denial (403, reason QuotaExceeded)."""
+    return ErrorNode("Status", message, code=403, reason="QuotaExceeded")
+
+
+def _flatten(node: ErrorNode) -> list[ErrorNode]:
+    found: list[ErrorNode] = []
+    for member in node.members:
+        found.extend(_flatten(member) if member.kind == "Aggregate" else [member])
+    return found
+
+
+def _aggregate_text(node: ErrorNode) -> str:
+    if len(node.members) == 1:
+        return node.members[0].text()
+    seen: list[str] = []
+    for member in _flatten(node):
+        if member.text() not in seen:
+            seen.append(member.text())
+    return seen[0] if len(seen) == 1 else "[" + ", ".join(seen) + "]"
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingCondition:
+    """The binding's ``Scheduled`` condition; ``retry`` says whether the scheduler requeues the binding."""
+
+    status: str
+    reason: str
+    message: str
+    retry: bool
+    type: str = "Scheduled"
+
+    def to_api(self) -> dict[str, str]:
+        return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message}
+
+
+def _aggregate_condition(error: ErrorNode) -> SchedulingCondition | None:
+    aggregate = error.find("Aggregate")
+    for member in aggregate.members if aggregate else ():
+        if member.find("FitError") is not None:
+            return SchedulingCondition("False", "NoClusterFit", error.text(), True)
+        status = member.find("Status")
+        if status is not None and status.code == 403 and status.reason == "QuotaExceeded":
+            return SchedulingCondition("False", "QuotaExceeded", member.text(), True)
+    return None
+
+
+def condition_for_error(error: ErrorNode | None) -> SchedulingCondition:
+    """Karmada's condition for a scheduling outcome (spec §10)."""
+    if error is None:
+        return SchedulingCondition("True", "Success", SUCCESS_MESSAGE, False)
+    if error.find("Unschedulable") is not None:
+        return SchedulingCondition("False", "Unschedulable", error.text(), True)
+    if error.find("FitError") is not None:
+        return SchedulingCondition("False", "NoClusterFit", error.text(), False)
+    aggregated = _aggregate_condition(error)
+    if aggregated is not None:
+        return aggregated
+    return SchedulingCondition("False", "SchedulerError", error.text(), True)
+
+
+def affinity_index(terms: Sequence[Mapping[str, Any]], observed: str) -> int:
+    """The position of the term named ``observed`` in ``clusterAffinities`` (0 if empty or missing)."""
+    if not observed:
+        return 0
+    for index, term in enumerate(terms):
+        if (term.get("affinityName") or "") == observed:
+            return index
+    return 0
+
+
+def filter_clusters(
+    plan: FilterPlan, views: Sequence[ClusterView], previous: frozenset[str], evicting: frozenset[str]
+) -> tuple[list[ClusterView], list[tuple[ClusterView, FilterOutcome]]]:
+    """The feasible clusters and the rejected ones with their outcome; deleting clusters are skipped."""
+    feasible: list[ClusterView] = []
+    rejected: list[tuple[ClusterView, FilterOutcome]] = []
+    for view in views:
+        if view.deleting:
+            continue
+        outcome = plan.check(view, view.name in previous, view.name in evicting)
+        if outcome.passed:
+            feasible.append(view)
+        else:
+            rejected.append((view, outcome))
+    return feasible, rejected
+
+
+def _default_estimate(
+    views: Sequence[ClusterView], spec: Mapping[str, Any], gates: FeatureGates
+) -> Sequence[int]:
+    from kpl.engine.scheduler.estimator import max_available_replicas
+
+    found = max_available_replicas([view.source for view in views], spec, gates)
+    return [found[view.name] for view in views]
+
+
+def build_cluster_details(
+    scored: Sequence[tuple[ClusterView, int]],
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any] | None,
+    gates: FeatureGates,
+    estimate: Estimate | None = None,
+) -> list[ClusterDetail]:
+    """Each scored cluster with its estimate, the replicas it already holds and its overflow tier."""
+    views = [view for view, _ in scored]
+    allocatable = list((estimate or _default_estimate)(views, spec, gates))
+    held = {t.name: t.replicas for t in BindingSpecView.from_spec(spec).previous}
+    placement = spec.get("placement") or {}
+    observed = observed_affinity_name(status)
+    return [
+        ClusterDetail(
+            name=view.name,
+            score=score,
+            allocatable_replicas=allocatable[index],
+            available_replicas=allocatable[index] + held.get(view.name, 0),
+            overflow_order=overflow_order(view, placement, observed),
+            cluster=view.source,
+        )
+        for index, (view, score) in enumerate(scored)
+    ]
+
+
+def select_clusters(
+    scored: Sequence[tuple[ClusterView, int]],
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any] | None,
+    gates: FeatureGates | None,
+    estimate: Estimate | None = None,
+) -> list[ClusterDetail]:
+    """Karmada's SelectClusters: estimate, sort and group the candidates, then apply spread constraints."""
+    gates = gates or FeatureGates()
+    placement = spec.get("placement") or {}
+    details = build_cluster_details(scored, spec, status, gates, estimate)
+    replicas = int(spec.get("replicas") or 0)
+    grouped = group_clusters(details, placement, replicas, {view.name: view for view, _ in scored})
+    components = tuple(spec.get("components") or ())
+    if gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and is_multi_template_applicable(
+        components, placement
+    ):
+        return select_best_clusters(placement, grouped, 1)
+    return select_best_clusters(placement, grouped, replicas)
+
+
+def _attach_zero_replicas(
+    selected: Sequence[ClusterDetail], targets: list[TargetCluster]
+) -> list[TargetCluster]:
+    present = {target.name for target in targets}
+    return targets + [TargetCluster(d.name, 0) for d in selected if d.name not in present]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    spec: Mapping[str, Any]
+    views: tuple[ClusterView, ...]
+    gates: FeatureGates
+    estimate: Estimate | None
+    empty_workload_propagation: bool
+
+    @property
+    def previous(self) -> frozenset[str]:
+        return frozenset(str(t.get("name")) for t in self.spec.get("clusters") or ())
+
+    @property
+    def evicting(self) -> frozenset[str]:
+        return frozenset(str(t.get("fromCluster")) for t in self.spec.get("gracefulEvictionTasks") or ())
+
+
+def _explain(
+    rejected: Sequence[tuple[ClusterView, FilterOutcome]],
+    views: Sequence[ClusterView],
+    details: Sequence[ClusterDetail],
+    selected: Sequence[ClusterDetail],
+    targets: Sequence[TargetCluster] | None,
+) -> tuple[ClusterExplanation, ...]:
+    failures = {view.name: outcome for view, outcome in rejected}
+    by_name = {detail.name: detail for detail in details}
+    chosen = {detail.name for detail in selected}
+    assigned = {target.name: target.replicas for target in targets or ()}
+    explained: list[ClusterExplanation] = []
+    for view in views:
+        outcome, detail = failures.get(view.name), by_name.get(view.name)
+        explained.append(
+            ClusterExplanation(
+                name=view.name,
+                filter_plugin=outcome.plugin if outcome else "",
+                reason=outcome.reason if outcome else "",
+                skipped_deleting=view.deleting,
+                score=detail.score if detail else None,
+                allocatable_replicas=detail.allocatable_replicas if detail else None,
+                available_replicas=detail.available_replicas if detail else None,
+                overflow_order=detail.overflow_order if detail else None,
+                selected=view.name in chosen,
+                replicas=assigned.get(view.name),
+            )
+        )
+    return tuple(explained)
+
+
+def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
+    """One run of Karmada's generic scheduling algorithm with the affinity term named in ``status``."""
+    observed = observed_affinity_name(status)
+    plan = FilterPlan.compile(context.spec, observed)
+    feasible, rejected = filter_clusters(plan, context.views, context.previous, context.evicting)
+    if not feasible:
+        error = FitError(fit_error_message(len(context.views), [o.reason for _, o in rejected]))
+        return Attempt(observed, None, error, _explain(rejected, context.views, (), (), None))
+    scored = score_clusters(feasible, context.previous)
+    details: list[ClusterDetail] = []
+    selected: list[ClusterDetail] = []
+    try:
+        details = build_cluster_details(scored, context.spec, status, context.gates, context.estimate)
+        selected = _select(scored, details, context, status)
+        targets = _assign(selected, context, status)
+    except SchedulingError as error:
+        return Attempt(observed, None, error, _explain(rejected, context.views, details, selected, None))
+    return Attempt(
+        observed, tuple(targets), None, _explain(rejected, context.views, details, selected, targets)
+    )
+
+
+def _select(
+    scored: Sequence[tuple[ClusterView, int]],
+    details: Sequence[ClusterDetail],
+    context: _Context,
+    status: Mapping[str, Any],
+) -> list[ClusterDetail]:
+    precomputed = [d.allocatable_replicas for d in details]
+    try:
+        return select_clusters(scored, context.spec, status, context.gates, lambda *_: precomputed)
+    except SchedulingError as error:
+        raise wrap_error("failed to select clusters", error) from error
+
+
+def _assign(
+    selected: Sequence[ClusterDetail], context: _Context, status: Mapping[str, Any]
+) -> list[TargetCluster]:
+    spec = BindingSpecView.from_spec(context.spec)
+    placement = context.spec.get("placement") or {}
+    try:
+        targets = assign_replica_targets(selected, spec, placement, status, context.gates)
+    except SchedulingError as error:
+        raise wrap_error("failed to assign replicas", error) from error
+    if context.empty_workload_propagation:
+        targets = _attach_zero_replicas(selected, list(targets))
+    return list(targets)
+
+
+def _invalid(message: str, status: Mapping[str, Any]) -> ScheduleResult:
+    return ScheduleResult(None, ScheduleFailure(INVALID, message), None, observed_affinity_name(status))
+
+
+def _finish(
+    attempts: Sequence[Attempt], success: Attempt | None, first_error: SchedulingError | None, observed: str
+) -> ScheduleResult:
+    if success is not None:
+        return ScheduleResult(
+            success.targets,
+            None,
+            condition_for_error(None),
+            success.affinity_name,
+            success.explanations,
+            tuple(attempts),
+        )
+    if first_error is None:
+        return ScheduleResult(None, None, condition_for_error(None), observed, (), tuple(attempts))
+    clusters: tuple[TargetCluster, ...] | None = () if isinstance(first_error, FitError) else None
+    failure = ScheduleFailure(first_error.kind, first_error.message)
+    explanations = attempts[0].explanations if attempts else ()
+    return ScheduleResult(
+        clusters,
+        failure,
+        condition_for_error(ErrorNode.from_error(first_error)),
+        observed,
+        explanations,
+        tuple(attempts),
+    )
+
+
+def _with_observed(status: Mapping[str, Any], name: str) -> dict[str, Any]:
+    updated = {k: v for k, v in status.items() if k != "schedulerObservedAffinityName"}
+    updated["schedulerObservingAffinityName"] = name
+    return updated
+
+
+def _schedule_terms(context: _Context, status: Mapping[str, Any]) -> ScheduleResult:
+    terms = (context.spec.get("placement") or {}).get("clusterAffinities") or []
+    observed = observed_affinity_name(status)
+    start = affinity_index(terms, observed)
+    if reschedule_required(context.spec.get("rescheduleTriggeredAt"), status.get("lastScheduledTime")):
+        start = 0
+    attempts: list[Attempt] = []
+    first_error: SchedulingError | None = None
+    for term in terms[start:]:
+        attempt = run_algorithm(context, _with_observed(status, str(term.get("affinityName") or "")))
+        attempts.append(attempt)
+        if attempt.error is None:
+            return _finish(attempts, attempt, None, observed)
+        first_error = first_error or attempt.error
+    return _finish(attempts, None, first_error, observed)
+
+
+def schedule(
+    binding: Mapping[str, Any],
+    clusters: Sequence[Mapping[str, Any] | ClusterView],
+    feature_gates: FeatureGates | None = None,
+    *,
+    estimate: Estimate | None = None,
+    enable_empty_workload_propagation: bool = False,
+) -> ScheduleResult:
+    """Schedule one ResourceBinding (an object with ``spec`` and ``status``) over a fleet snapshot.
+
+    ``clusters`` are Cluster objects (or views built once with :meth:`ClusterView.from_object`).
+    ``estimate`` replaces the built-in estimators (§6) when given.
+    """
+    spec = binding.get("spec") or {}
+    status = binding.get("status") or {}
+    placement = spec.get("placement")
+    if placement is None:
+        return _invalid("failed to get placement from resourceBinding", status)
+    if placement.get("clusterAffinity") is not None and placement.get("clusterAffinities") is not None:
+        return _invalid("clusterAffinity and clusterAffinities can not co-exist", status)
+    views = tuple(c if isinstance(c, ClusterView) else ClusterView.from_object(c) for c in clusters)
+    context = _Context(
+        spec, views, feature_gates or FeatureGates(), estimate, enable_empty_workload_propagation
+    )
+    if placement.get("clusterAffinities") is not None:
+        return _schedule_terms(context, status)
+    attempt = run_algorithm(context, status)
+    success = attempt if attempt.error is None else None
+    return _finish([attempt], success, attempt.error, observed_affinity_name(status))
+
+
+def _normalized(value: Any) -> Any:
+    """A placement as Go structs compare it: zero scalars, empty lists and maps count as absent."""
+    if isinstance(value, Mapping):
+        kept = {str(k): _normalized(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, "", 0, False, [], {})}
+    if isinstance(value, list | tuple):
+        return [_normalized(item) for item in value]
+    return value
+
+
+def _term(terms: Any, name: str) -> Any:
+    return next((t for t in terms or () if (t.get("affinityName") or "") == name), None)
+
+
+def placement_changed(placement: Mapping[str, Any], applied: str | None, observed: str) -> bool:
+    """Whether ``placement`` differs from the one recorded at the last result patch (spec §4.7)."""
+    if not applied:
+        return True
+    try:
+        old = _normalized(json.loads(applied))
+    except ValueError:
+        return False
+    new = _normalized(placement)
+    if new == old:
+        return False
+    if any(
+        new.get(k) != old.get(k)
+        for k in ("clusterAffinity", "clusterTolerations", "spreadConstraints", "replicaScheduling")
+    ):
+        return True
+    if not observed:
+        return True
+    current, recorded = (
+        _term(new.get("clusterAffinities"), observed),
+        _term(old.get("clusterAffinities"), observed),
+    )
+    return current is None or recorded is None or current != recorded
+
+
+def replicas_changed(spec: Mapping[str, Any], gates: FeatureGates) -> bool:
+    """Karmada's replica-change trigger: the previous result no longer adds up to ``spec.replicas``."""
+    strategy = (spec.get("placement") or {}).get("replicaScheduling")
+    if strategy is None:
+        return False
+    previous = targets_from_api(spec.get("clusters"))
+    if gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and spec.get("components") and not previous:
+        return True
+    replicas = int(spec.get("replicas") or 0)
+    kind = strategy.get("replicaSchedulingType")
+    if kind == "Duplicated":
+        return any(target.replicas != replicas for target in previous)
+    if kind == "Divided":
+        return sum_of_replicas(previous) != replicas
+    return False
+
+
+def needs_scheduling(
+    binding: Mapping[str, Any],
+    deleting_clusters: Collection[str] = (),
+    feature_gates: FeatureGates | None = None,
+) -> str | None:
+    """Why Karmada would run the scheduler for ``binding`` now, or ``None`` when it keeps the result.
+
+    The reasons, checked in Karmada's order: ``PlacementChanged``, ``ReplicasChanged``,
+    ``RescheduleTriggered``, ``AlwaysScheduled`` (non-workloads and Duplicated placements),
+    ``TargetClusterDeleting``.
+    """
+    spec, status = binding.get("spec") or {}, binding.get("status") or {}
+    placement = spec.get("placement") or {}
+    applied = ((binding.get("metadata") or {}).get("annotations") or {}).get(APPLIED_PLACEMENT_ANNOTATION)
+    if placement_changed(placement, applied, observed_affinity_name(status)):
+        return "PlacementChanged"
+    if replicas_changed(spec, feature_gates or FeatureGates()):
+        return "ReplicasChanged"
+    if reschedule_required(spec.get("rescheduleTriggeredAt"), status.get("lastScheduledTime")):
+        return "RescheduleTriggered"
+    if not is_workload(spec) or replica_scheduling_type(placement) == "Duplicated":
+        return "AlwaysScheduled"
+    if any(str(t.get("name")) in deleting_clusters for t in spec.get("clusters") or ()):
+        return "TargetClusterDeleting"
+    return None
