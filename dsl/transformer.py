@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, Transformer, Tree, v_args
-from lark.tree import Meta
-
 from kpl.dsl import ast
 from kpl.dsl.source import Span
+from lark import Token, Transformer, Tree, v_args
+from lark.tree import Meta
 
 __all__ = ["ToAst", "duration_seconds", "unquote"]
 

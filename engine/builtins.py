@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from datetime import UTC, datetime
 
 from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
 
@@ -328,6 +328,83 @@ def _trim(value: Value) -> str:
     return _string(value, "trim").strip()
 
 
+_CONDITION_KEY = ("type", "status", "reason")
+
+
+def _lua_equal(left: Value, right: Value) -> bool:
+    """Lua's ``==`` on decoded JSON values: numbers by value, tables never equal to another table."""
+    if is_number(left) and is_number(right):
+        return bool(left == right)
+    if isinstance(left, (bool, list, Mapping)) or isinstance(right, (bool, list, Mapping)):
+        return left is right
+    return type(left) is type(right) and left == right
+
+
+def _concat_text(value: Value, what: str) -> str:
+    _need(isinstance(value, str) or is_number(value), f"`merge_conditions`: {what} is {type_name(value)}, "
+          "not a string")
+    return _str(value)
+
+
+def _same_condition(kept: list[dict[str, Value]], condition: Mapping[str, Value]) -> dict[str, Value] | None:
+    for candidate in kept:
+        if all(_lua_equal(candidate.get(k), condition.get(k)) for k in _CONDITION_KEY):
+            return candidate
+    return None
+
+
+def _merge_conditions(items: Value) -> list[Value]:
+    """Karmada's folding of member clusters' status conditions (bundled Flux and Kyverno customizations).
+
+    Each member's conditions, in order, get ``<clusterName>=`` in front of their message. A condition with
+    the same type, status and reason as one already kept is folded into that one: its message is appended
+    after ``", "`` and its other fields are dropped. Members without conditions add nothing.
+    """
+    merged: list[dict[str, Value]] = []
+    for item in _as_list(items, "merge_conditions"):
+        _need(isinstance(item, Mapping), f"`merge_conditions` expects status items, got {type_name(item)}")
+        status = item.get("status")
+        conditions = status.get("conditions") if isinstance(status, Mapping) else None
+        for condition in conditions if isinstance(conditions, list) else []:
+            _need(isinstance(condition, Mapping), f"a condition is an object, not {type_name(condition)}")
+            message = (f"{_concat_text(item.get('clusterName'), 'a clusterName')}="
+                       f"{_concat_text(condition.get('message'), 'a condition message')}")
+            kept = _same_condition(merged, condition)
+            if kept is None:
+                merged.append({**condition, "message": message})
+            else:
+                kept["message"] = f"{kept['message']}, {message}"
+    return merged
+
+
+def _dropped(value: Value, drop: list[Value]) -> bool:
+    """Whether a scalar equals one of ``drop`` the way Lua's ``==`` compares (no bool/number mixing)."""
+    for item in drop:
+        if is_number(value) and is_number(item) and value == item:
+            return True
+        if isinstance(value, str) and isinstance(item, str) and value == item:
+            return True
+    return False
+
+
+def _prune(value: Value, drop: Value = None) -> Value:
+    """Remove, at every depth, the fields and elements equal to a value of ``drop`` and the objects and
+    lists that are or become empty; null when nothing is left."""
+    dropped = _as_list(drop, "prune")
+    if isinstance(value, Mapping):
+        kept = {k: v for k, v in ((k, _prune(v, dropped)) for k, v in value.items()) if v is not None}
+        return kept or None
+    if isinstance(value, list):
+        items = [v for v in (_prune(v, dropped) for v in value) if v is not None]
+        return items or None
+    return None if _dropped(value, dropped) else value
+
+
+def _now() -> str:
+    """The current UTC time as an RFC 3339 timestamp with whole seconds (Lua's ``os.date("!%Y-%m-%dT%H:%M:%SZ")``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 FUNCTIONS: dict[str, Function] = {
     "abs": (1, 1, _abs),
     "all": (1, 1, _all),
@@ -357,10 +434,13 @@ FUNCTIONS: dict[str, Function] = {
     "lower": (1, 1, _lower),
     "max": (1, None, _extreme("max", max)),
     "merge": (0, None, _merge),
+    "merge_conditions": (1, 1, _merge_conditions),
     "min": (1, None, _extreme("min", min)),
+    "now": (0, 0, _now),
     "number": (1, 1, tonumber),
     "omit": (1, None, _omit),
     "pick": (1, None, _pick),
+    "prune": (1, 2, _prune),
     "quantity": (1, 1, _quantity),
     "range": (1, 1, _range),
     "sort": (1, 1, _sort),

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonpath_ng
-
 from kpl.dsl import ast
 from kpl.engine.builtins import FUNCTIONS
 from kpl.engine.values import EvalError, Value, is_number, truthy, type_name
@@ -286,7 +285,7 @@ def _equal(left: Value, right: Value) -> bool:
 
     if isinstance(left, Quantity) or isinstance(right, Quantity):
         return _as_quantity(left) == _as_quantity(right)
-    return type(left) is type(right) and bool(left == right) or (
+    return (type(left) is type(right) and bool(left == right)) or (
         isinstance(left, Mapping) and isinstance(right, Mapping) and dict(left) == dict(right)
     )
 

@@ -18,7 +18,8 @@ AggregateStatus    ``aggregate``         ``.`` = desired, ``status_items``      
 Retain             ``retain``            ``.`` = desired, ``observed``                   ``retained``
 =================  ====================  =============================================  ==================
 
-``desired`` and ``observed`` are also bound by name wherever Karmada passes them. Results go through
+``desired`` and ``observed`` are also bound by name wherever Karmada passes them. ``status_items`` is
+null when Karmada passes no list at all (scripts tell that apart from an empty list). Results go through
 the same conversion Karmada's Lua bridge applies (:func:`kpl.engine.values.to_output`).
 """
 
@@ -144,7 +145,7 @@ class CompiledInterpreter:
             value = self._eval("status", self._env(observed, names), operation)
             return {"status": to_output(value, drop_empty=True)}
         if operation == "AggregateStatus":
-            env = self._env(desired, {**names, "status_items": status_items or []})
+            env = self._env(desired, {**names, "status_items": status_items})
             return {"aggregatedStatus": to_output(self._eval("aggregate", env, operation), drop_empty=True)}
         if operation == "Retain":
             return {"retained": to_output(self._eval("retain", self._env(desired, names), operation))}

@@ -72,7 +72,9 @@ def to_output(value: Value, *, drop_empty: bool = False, _top: bool = True) -> V
     """Turn a value into plain JSON data the way Karmada's Lua bridge would hand it back.
 
     Quantities become their canonical text, integral floats become ints. With ``drop_empty`` nested
-    empty objects and lists disappear (an empty Lua table has no JSON shape Karmada keeps).
+    empty objects and lists disappear (an empty Lua table has no JSON shape Karmada keeps). Like
+    Karmada's conversion this looks at each value once, as the script returned it: a field holding an
+    empty table is removed, but an object that only becomes empty through those removals stays ``{}``.
     """
     from kpl.engine.quantity import Quantity
 
@@ -83,12 +85,18 @@ def to_output(value: Value, *, drop_empty: bool = False, _top: bool = True) -> V
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            converted = to_output(item, drop_empty=drop_empty, _top=False)
-            if converted is None or (drop_empty and converted in ({}, [])):
+            if item is None or (drop_empty and _empty_table(item)):
                 continue
-            out[str(key)] = converted
+            out[str(key)] = to_output(item, drop_empty=drop_empty, _top=False)
         return out
     if isinstance(value, list):
-        items = [to_output(item, drop_empty=drop_empty, _top=False) for item in value]
-        return [item for item in items if not (drop_empty and item in ({}, []))]
+        kept = [item for item in value if not (drop_empty and _empty_table(item))]
+        return [to_output(item, drop_empty=drop_empty, _top=False) for item in kept]
     return value
+
+
+def _empty_table(value: Value) -> bool:
+    """Whether ``value`` is an empty table on the Lua side (an object whose fields are all null counts)."""
+    if isinstance(value, Mapping):
+        return all(item is None for item in value.values())
+    return isinstance(value, list) and not value

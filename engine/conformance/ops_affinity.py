@@ -149,6 +149,10 @@ def policy_select_op(input: Mapping[str, Any], expected: Any) -> str | None:
 
 @vector_op("policy_name_tiebreak")
 def policy_name_tiebreak_op(input: Mapping[str, Any], expected: Any) -> str | None:
-    first = PolicyView("PropagationPolicy", "", str(input["a"]), None, ())
-    second = PolicyView("PropagationPolicy", "", str(input["b"]), None, ())
-    return deep_diff(higher_by_name(first, second).name, expected["winner"])
+    def named(name: Any) -> PolicyView | None:
+        return None if name is None else PolicyView("PropagationPolicy", "", str(name), None, ())
+
+    second = named(input.get("b"))
+    if second is None:
+        return "the second policy must be given"
+    return deep_diff(higher_by_name(named(input.get("a")), second).name, expected["winner"])

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from kpl.engine.conformance.compare import deep_diff
 from kpl.engine.conformance.exclusions import excluded_reason
 from kpl.engine.conformance.registry import lookup
@@ -131,7 +130,7 @@ def _run_vectors(name: str, document: Mapping[str, Any]) -> Iterable[CaseResult]
             continue
         try:
             message = handler(case.get("input") or {}, case.get("expected"))
-        except Exception as error:  # noqa: BLE001 - a crash in an op is a result, not a stop
+        except Exception as error:
             yield CaseResult(name, case_name, op, "errored", f"{type(error).__name__}: {error}")
             continue
         yield CaseResult(name, case_name, op, "failed" if message else "passed", message or "")
@@ -153,14 +152,18 @@ def _run_interpreter_case(name: str, doc: Any, library: Library) -> CaseResult:
     if rule is None or not rule.implements(operation):
         what = f"{obj.get('apiVersion')} {obj.get('kind')}"
         return CaseResult(name, case, operation, "failed", f"no rule implements {operation} for {what}")
+    desired, observed = doc.get("desiredObj"), doc.get("observedObj")
+    if operation not in ("AggregateStatus", "Retain") and (desired is None) != (observed is None):
+        # Karmada's harness gives a single-object operation whichever object the case supplies.
+        desired = observed = desired if desired is not None else observed
     try:
         produced = rule.run(
-            operation, desired=doc.get("desiredObj"), observed=doc.get("observedObj"),
+            operation, desired=desired, observed=observed,
             status_items=doc.get("statusItems"), desired_replicas=doc.get("inputReplicas"),
         )
     except InterpretError as error:
         return CaseResult(name, case, operation, "errored", error.message)
-    except Exception as error:  # noqa: BLE001 - an engine bug is reported per case, the run goes on
+    except Exception as error:
         return CaseResult(name, case, operation, "errored", f"internal error: {type(error).__name__}: {error}")
     message = compare_output(produced, doc.get("output") or {})
     return CaseResult(name, case, operation, "failed" if message else "passed", message or "")

@@ -1,0 +1,223 @@
+"""What the CLI does around the library: logging set-up, rendering, safe file writes."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+import yaml
+from kpl.dsl.diagnostics import Diagnostic, render_diagnostic
+
+__all__ = [
+    "EXIT_CHANGES", "EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "atomic_write",
+    "configure_logging", "emit", "format_paths", "render_conformance", "render_diagnostics", "run_interpret",
+]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_CHANGES = 3
+EXIT_INTERNAL = 4
+
+log = structlog.get_logger("kpl")
+
+
+def configure_logging(fmt: str, verbose: int, quiet: bool) -> None:
+    """structlog on stderr: text for people, JSON lines (ts in epoch ms, logger, level, msg) for tools."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+
+    def rename(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+        event["msg"] = event.pop("event", "")
+        return event
+
+    def epoch_ms(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+        import time
+
+        event["ts"] = round(time.time() * 1000, 3)
+        return event
+
+    processors: list[Any] = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level]
+    if fmt == "json":
+        processors += [epoch_ms, rename, structlog.processors.JSONRenderer(sort_keys=False)]
+    else:
+        processors += [structlog.processors.TimeStamper(fmt="%H:%M:%S"), structlog.dev.ConsoleRenderer(colors=False)]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def emit(text: str) -> None:
+    click.echo(text)
+
+
+def render_diagnostics(diagnostics: Sequence[Diagnostic]) -> str:
+    return "\n\n".join(render_diagnostic(d) for d in diagnostics)
+
+
+# ------------------------------------------------------------------------------------ fmt
+
+
+def atomic_write(path: Path, text: str, expected_original: bytes) -> None:
+    """Replace ``path`` with ``text`` through a temporary file and a rename, keeping its permissions.
+
+    Refuses (``OSError``) when the file changed since it was read, so nothing a user wrote meanwhile
+    is lost. An interrupted run leaves either the old or the new file, never a mix.
+    """
+    if path.read_bytes() != expected_original:
+        raise OSError(f"`{path}` changed while kpl was formatting it; nothing written")
+    mode = path.stat().st_mode & 0o7777
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def format_paths(paths: Sequence[Path], *, check_only: bool, show_diff: bool) -> int:
+    from kpl.dsl.formatter import format_module
+    from kpl.dsl.parser import parse_source
+    from kpl.engine.project import find_kpl_files, read_source
+
+    files, problems = find_kpl_files(paths)
+    status = EXIT_USAGE if problems else EXIT_OK
+    for problem in problems:
+        click.echo(render_diagnostic(problem), err=True)
+    changed = 0
+    for path in files:
+        source, problem = read_source(path)
+        if source is None:
+            click.echo(render_diagnostic(problem), err=True) if problem else None
+            status = EXIT_USAGE
+            continue
+        result = parse_source(source)
+        if result.diagnostics:
+            click.echo(render_diagnostics(result.diagnostics), err=True)
+            click.echo(f"{path}: not formatted: it has syntax errors", err=True)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        formatted = format_module(result.module)
+        if formatted == source.text:
+            continue
+        changed += 1
+        if check_only or show_diff:
+            diff = difflib.unified_diff(source.text.splitlines(True), formatted.splitlines(True),
+                                        f"{path} (original)", f"{path} (formatted)")
+            emit("".join(diff).rstrip("\n"))
+            continue
+        try:
+            atomic_write(path, formatted, source.text.encode("utf-8"))
+            log.info("formatted", file=str(path))
+        except OSError as error:
+            click.echo(f"kpl: error: cannot write `{path}`: {error}", err=True)
+            status = EXIT_USAGE
+    verb = "would reformat" if (check_only or show_diff) else "reformatted"
+    click.echo(f"{verb} {changed} of {len(files)} file(s)", err=True)
+    if check_only and changed and status == EXIT_OK:
+        return EXIT_FINDINGS
+    return status
+
+
+# ------------------------------------------------------------------------------------ conformance
+
+
+def render_conformance(summary: Any, show: int) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=None, width=120, record=True, force_terminal=False, color_system=None)
+    for title, rows in (("by operation", summary.by_operation()), ("by file", summary.by_file())):
+        table = Table(title=f"Karmada conformance {title}", show_lines=False)
+        for column in ("", "total", "passed", "failed", "errored", "excluded"):
+            table.add_column(column, justify="left" if not column else "right")
+        for name, row in rows.items():
+            table.add_row(name, *(str(row[c]) for c in ("total", "passed", "failed", "errored", "excluded")))
+        with console.capture() as capture:
+            console.print(table)
+        console.print(capture.get(), end="")
+    failures = [r for r in summary.results if r.outcome in ("failed", "errored")]
+    lines = [console.export_text()]
+    for result in failures[:show]:
+        lines.append(f"{result.outcome.upper()} {result.file} :: {result.case} [{result.operation}]\n  {result.message}")
+    for name, message in summary.load_errors:
+        lines.append(f"ERROR {name}: {message}")
+    total = summary.to_json()
+    lines.append(f"{total['passed']} passed, {total['failed'] + total['errored']} failed, "
+                 f"{total['excluded']} excluded of {total['total']} cases")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ interpret
+
+
+def _load_yaml(path: Path | None) -> Any:
+    if path is None:
+        return None
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        return yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.UsageError(f"cannot read `{path}`: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise click.UsageError(f"{where}: invalid YAML: {getattr(error, 'problem', error)}") from None
+
+
+def run_interpret(rules: Sequence[Path], operation: str, desired_file: Path | None, observed_file: Path | None,
+                  status_file: Path | None, desired_replica: int | None, expect: Path | None) -> int:
+    import json
+
+    from kpl.dsl import ast
+    from kpl.engine.conformance.runner import compare_output
+    from kpl.engine.interpreter import InterpretError
+    from kpl.engine.library import library_with
+    from kpl.engine.project import load_project
+
+    project = load_project(rules)
+    if project.diagnostics:
+        click.echo(render_diagnostics(project.diagnostics), err=True)
+        return EXIT_USAGE if project.io_failed else EXIT_FINDINGS
+    user = [(d, s.name) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
+    library = library_with(user)
+    desired, observed = _load_yaml(desired_file), _load_yaml(observed_file)
+    obj = desired if isinstance(desired, dict) else observed
+    if not isinstance(obj, dict):
+        raise click.UsageError("give the object with --desired-file or --observed-file")
+    rule = library.get(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    if rule is None or not rule.implements(operation):
+        click.echo(f"kpl: error: no rule implements {operation} for {obj.get('apiVersion')} {obj.get('kind')}",
+                   err=True)
+        return EXIT_FINDINGS
+    try:
+        result = rule.run(operation, desired=desired, observed=observed, status_items=_load_yaml(status_file),
+                          desired_replicas=desired_replica)
+    except InterpretError as error:
+        origin = library.origin.get((obj.get("apiVersion"), obj.get("kind")), "rule")  # type: ignore[arg-type]
+        click.echo(f"kpl: error: {operation} failed on {obj.get('kind')} "
+                   f"`{(obj.get('metadata') or {}).get('name')}` ({origin}): {error.message}", err=True)
+        return EXIT_FINDINGS
+    emit(yaml.safe_dump(json.loads(json.dumps(result)), sort_keys=False).rstrip())
+    if expect is not None:
+        wanted = _load_yaml(expect)
+        message = compare_output(result, wanted.get("output", wanted) if isinstance(wanted, dict) else {})
+        if message:
+            click.echo(f"kpl: expected output differs: {message}", err=True)
+            return EXIT_FINDINGS
+    return EXIT_OK
