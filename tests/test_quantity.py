@@ -180,10 +180,10 @@ def quantity_texts(draw: st.DrawFn) -> str:
 
 
 quantities = quantity_texts().map(parse_quantity)
-settings.register_profile("quantity", max_examples=50)
-settings.load_profile("quantity")
+SETTINGS = settings(max_examples=50, deadline=None)
 
 
+@SETTINGS
 @given(quantities)
 def test_reparse_printed_text_gives_same_value(quantity: Quantity) -> None:
     assume(abs(quantity.amount) < 10**21)
@@ -192,11 +192,13 @@ def test_reparse_printed_text_gives_same_value(quantity: Quantity) -> None:
     assert str(again) == str(quantity)
 
 
+@SETTINGS
 @given(quantities)
 def test_value_is_rounded_to_nano(quantity: Quantity) -> None:
     assert (quantity.amount * 10**9).denominator == 1
 
 
+@SETTINGS
 @given(quantities, quantities)
 def test_addition_commutes(left: Quantity, right: Quantity) -> None:
     assert left + right == right + left
@@ -204,11 +206,13 @@ def test_addition_commutes(left: Quantity, right: Quantity) -> None:
     assert (left - right).amount == left.amount - right.amount
 
 
+@SETTINGS
 @given(quantities, quantities, quantities)
 def test_addition_associates(a: Quantity, b: Quantity, c: Quantity) -> None:
     assert (a + b) + c == a + (b + c)
 
 
+@SETTINGS
 @given(quantities)
 def test_integer_views_round_up(quantity: Quantity) -> None:
     assume(0 <= quantity.amount < 10**15)
@@ -216,16 +220,19 @@ def test_integer_views_round_up(quantity: Quantity) -> None:
     assert quantity.milli_value() == math.ceil(quantity.amount * 1000)
 
 
+@SETTINGS
 @given(quantities, st.integers(min_value=-1000, max_value=1000))
 def test_multiplication_by_value(quantity: Quantity, factor: int) -> None:
     assert (quantity * factor).amount == quantity.amount * factor
 
 
+@SETTINGS
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_go_float_text_reads_back(number: float) -> None:
     assert float(go_float_text(number)) == number
 
 
+@SETTINGS
 @given(st.integers(min_value=-(10**12), max_value=10**12), st.sampled_from(list(Format)))
 def test_from_int_prints_integers(value: int, fmt: Format) -> None:
     quantity = Quantity.from_int(value, fmt)
