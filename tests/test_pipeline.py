@@ -15,6 +15,7 @@ from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.pipeline import (
     ErrorNode,
     Estimate,
+    Fleet,
     ScheduleResult,
     condition_for_error,
     needs_scheduling,
@@ -148,9 +149,7 @@ def test_fit_error_empties_the_previous_result() -> None:
         cluster("d", deleting=True),
     ]
     placement = {"clusterAffinity": {"clusterNames": ["a", "b", "d"]}}
-    result = schedule(
-        binding(placement, 2, previous=[{"name": "x", "replicas": 2}]), fleet, estimate=capacity({})
-    )
+    result = schedule(binding(placement, 2, previous=[{"name": "x", "replicas": 2}]), fleet, estimate=capacity({}))
     message = (
         "0/4 clusters are available: 1 cluster(s) did not match the placement cluster affinity constraint, "
         "2 cluster(s) had untolerated taint {k=v:NoSchedule}."
@@ -179,9 +178,7 @@ def test_no_cluster_exists() -> None:
 def test_previous_clusters_bypass_taints_and_api_and_score_higher() -> None:
     fleet = [cluster("a", taints=[TAINT], api=False), cluster("b"), cluster("c")]
     placement = {"spreadConstraints": [{"spreadByField": "cluster", "minGroups": 1, "maxGroups": 1}]}
-    result = schedule(
-        binding(placement, 2, previous=[{"name": "a", "replicas": 2}]), fleet, estimate=capacity({})
-    )
+    result = schedule(binding(placement, 2, previous=[{"name": "a", "replicas": 2}]), fleet, estimate=capacity({}))
     assert targets(result) == {"a": 2}
     assert {e.name: e.score for e in result.explanations} == {"a": 100, "b": 0, "c": 0}
     fresh = schedule(binding(placement, 2), fleet, estimate=capacity({}))
@@ -247,14 +244,9 @@ def test_spread_error_is_wrapped() -> None:
     result = schedule(binding(placement, 1), [cluster("a"), cluster("b")], estimate=capacity({}))
     assert result.error is not None and result.error.to_api() == {
         "type": "Error",
-        "message": "failed to select clusters: "
-        "the number of feasible clusters is less than spreadConstraint.MinGroups",
+        "message": "failed to select clusters: the number of feasible clusters is less than spreadConstraint.MinGroups",
     }
-    assert (
-        result.clusters is None
-        and result.condition is not None
-        and result.condition.reason == "SchedulerError"
-    )
+    assert result.clusters is None and result.condition is not None and result.condition.reason == "SchedulerError"
 
 
 TERMS = [
@@ -276,9 +268,7 @@ def test_affinity_terms_start_at_observed_term_unless_rescheduled() -> None:
     status = {"schedulerObservingAffinityName": "backup", "lastScheduledTime": "2024-01-01T00:00:00Z"}
     stays = schedule(binding({"clusterAffinities": TERMS}, 1, status=status), fleet, estimate=capacity({}))
     assert targets(stays) == {"b": 1} and stays.observed_affinity_name == "backup"
-    triggered = binding(
-        {"clusterAffinities": TERMS}, 1, status=status, rescheduleTriggeredAt="2024-01-02T00:00:00Z"
-    )
+    triggered = binding({"clusterAffinities": TERMS}, 1, status=status, rescheduleTriggeredAt="2024-01-02T00:00:00Z")
     moved = schedule(triggered, fleet, estimate=capacity({}))
     assert targets(moved) == {"a": 1} and moved.observed_affinity_name == "primary"
 
@@ -353,9 +343,7 @@ def test_pipeline_agrees_with_assign_replicas_vectors(case: dict[str, Any]) -> N
         **extra,
     )
     body["spec"]["resource"]["uid"] = spec.get("uid", "")
-    result = schedule(
-        body, fleet, FeatureGates.from_mapping(given.get("feature_gates")), estimate=capacity(caps)
-    )
+    result = schedule(body, fleet, FeatureGates.from_mapping(given.get("feature_gates")), estimate=capacity(caps))
     if "error" in expected:
         assert result.error is not None and result.error.type == expected["error"]["kind"]
         assert expected["error"]["message_contains"] in result.error.message
@@ -408,9 +396,7 @@ def test_placement_changed() -> None:
     assert not placement_changed(other_terms, applied, "primary")
     assert placement_changed(other_terms, applied, "backup")
     assert placement_changed(other_terms, applied, "")
-    assert placement_changed(
-        {**placement, "clusterTolerations": [{"operator": "Exists"}]}, applied, "primary"
-    )
+    assert placement_changed({**placement, "clusterTolerations": [{"operator": "Exists"}]}, applied, "primary")
 
 
 def test_needs_scheduling() -> None:
@@ -433,3 +419,23 @@ def test_needs_scheduling() -> None:
     assert needs_scheduling(triggered) == "RescheduleTriggered"
     config = {**steady, "spec": {**steady["spec"], "replicas": 0, "clusters": []}}
     assert needs_scheduling(config) == "AlwaysScheduled"
+
+
+def with_capacity(entry: dict[str, Any], cpu: str) -> dict[str, Any]:
+    summary = {"allocatable": {"cpu": cpu, "memory": "64Gi", "pods": "110"}, "allocated": {"cpu": "0"}}
+    return {**entry, "status": {**entry["status"], "resourceSummary": summary}}
+
+
+def test_built_in_estimator_and_fleet_agree() -> None:
+    fleet = [with_capacity(cluster("a"), "4"), with_capacity(cluster("b"), "2"), cluster("c")]
+    placement = {"replicaScheduling": DIVIDED_DYNAMIC}
+    body = binding(placement, 6, replicaRequirements={"resourceRequest": {"cpu": "1"}})
+    direct = schedule(body, fleet)
+    shared = schedule(body, Fleet.build(fleet))
+    assert targets(direct) == targets(shared) == {"a": 4, "b": 2}
+    estimates = {e.name: e.allocatable_replicas for e in shared.explanations}
+    assert estimates == {"a": 4, "b": 2, "c": 0}
+    too_many = schedule(binding(placement, 7, replicaRequirements={"resourceRequest": {"cpu": "1"}}), fleet)
+    assert too_many.error is not None and too_many.error.message == (
+        "failed to assign replicas: failed to scale up: Clusters available replicas 6 are not enough to schedule."
+    )

@@ -15,7 +15,7 @@ scheduler for a binding at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.division import assign_replica_targets, reschedule_required
 from kpl.engine.scheduler.errors import FitError, SchedulingError, wrap_error
+from kpl.engine.scheduler.estimator import ClusterCapacity, max_available_replicas
 from kpl.engine.scheduler.filters import (
     FilterOutcome,
     FilterPlan,
@@ -33,7 +34,7 @@ from kpl.engine.scheduler.filters import (
 from kpl.engine.scheduler.scoring import score_clusters
 from kpl.engine.scheduler.spread import (
     group_clusters,
-    overflow_order,
+    overflow_orders,
     replica_scheduling_type,
     select_best_clusters,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ClusterExplanation",
     "ErrorNode",
     "Estimate",
+    "Fleet",
     "ScheduleFailure",
     "ScheduleResult",
     "SchedulingCondition",
@@ -282,10 +284,28 @@ def filter_clusters(
 def _default_estimate(
     views: Sequence[ClusterView], spec: Mapping[str, Any], gates: FeatureGates
 ) -> Sequence[int]:
-    from kpl.engine.scheduler.estimator import max_available_replicas
-
     found = max_available_replicas([view.source for view in views], spec, gates)
     return [found[view.name] for view in views]
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """A fleet snapshot digested once and shared by many bindings: views and estimation capacities."""
+
+    views: tuple[ClusterView, ...]
+    capacities: Mapping[str, ClusterCapacity]
+
+    @classmethod
+    def build(cls, clusters: Iterable[Mapping[str, Any] | ClusterView]) -> Fleet:
+        views = tuple(c if isinstance(c, ClusterView) else ClusterView.from_object(c) for c in clusters)
+        return cls(views, {view.name: ClusterCapacity.from_cluster(view.source) for view in views})
+
+    def estimate(
+        self, views: Sequence[ClusterView], spec: Mapping[str, Any], gates: FeatureGates
+    ) -> list[int]:
+        """The built-in estimators over the pre-digested capacities."""
+        found = max_available_replicas([self.capacities.get(v.name) or v.source for v in views], spec, gates)
+        return [found[view.name] for view in views]
 
 
 def build_cluster_details(
@@ -299,15 +319,14 @@ def build_cluster_details(
     views = [view for view, _ in scored]
     allocatable = list((estimate or _default_estimate)(views, spec, gates))
     held = {t.name: t.replicas for t in BindingSpecView.from_spec(spec).previous}
-    placement = spec.get("placement") or {}
-    observed = observed_affinity_name(status)
+    orders = overflow_orders(views, spec.get("placement"), observed_affinity_name(status))
     return [
         ClusterDetail(
             name=view.name,
             score=score,
             allocatable_replicas=allocatable[index],
             available_replicas=allocatable[index] + held.get(view.name, 0),
-            overflow_order=overflow_order(view, placement, observed),
+            overflow_order=orders[index],
             cluster=view.source,
         )
         for index, (view, score) in enumerate(scored)
@@ -349,14 +368,25 @@ class _Context:
     gates: FeatureGates
     estimate: Estimate | None
     empty_workload_propagation: bool
+    previous: frozenset[str] = frozenset()
+    evicting: frozenset[str] = frozenset()
 
-    @property
-    def previous(self) -> frozenset[str]:
-        return frozenset(str(t.get("name")) for t in self.spec.get("clusters") or ())
-
-    @property
-    def evicting(self) -> frozenset[str]:
-        return frozenset(str(t.get("fromCluster")) for t in self.spec.get("gracefulEvictionTasks") or ())
+    @classmethod
+    def create(
+        cls,
+        spec: Mapping[str, Any],
+        fleet: Fleet | Sequence[Mapping[str, Any] | ClusterView],
+        gates: FeatureGates,
+        estimate: Estimate | None,
+        padded: bool,
+    ) -> _Context:
+        if isinstance(fleet, Fleet):
+            views, estimate = fleet.views, estimate or fleet.estimate
+        else:
+            views = tuple(c if isinstance(c, ClusterView) else ClusterView.from_object(c) for c in fleet)
+        previous = frozenset(str(t.get("name")) for t in spec.get("clusters") or ())
+        evicting = frozenset(str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ())
+        return cls(spec, views, gates, estimate, padded, previous, evicting)
 
 
 def _explain(
@@ -495,7 +525,7 @@ def _schedule_terms(context: _Context, status: Mapping[str, Any]) -> ScheduleRes
 
 def schedule(
     binding: Mapping[str, Any],
-    clusters: Sequence[Mapping[str, Any] | ClusterView],
+    clusters: Fleet | Sequence[Mapping[str, Any] | ClusterView],
     feature_gates: FeatureGates | None = None,
     *,
     estimate: Estimate | None = None,
@@ -503,7 +533,7 @@ def schedule(
 ) -> ScheduleResult:
     """Schedule one ResourceBinding (an object with ``spec`` and ``status``) over a fleet snapshot.
 
-    ``clusters`` are Cluster objects (or views built once with :meth:`ClusterView.from_object`).
+    ``clusters`` are Cluster objects, views, or a :class:`Fleet` digested once for many bindings.
     ``estimate`` replaces the built-in estimators (§6) when given.
     """
     spec = binding.get("spec") or {}
@@ -513,10 +543,8 @@ def schedule(
         return _invalid("failed to get placement from resourceBinding", status)
     if placement.get("clusterAffinity") is not None and placement.get("clusterAffinities") is not None:
         return _invalid("clusterAffinity and clusterAffinities can not co-exist", status)
-    views = tuple(c if isinstance(c, ClusterView) else ClusterView.from_object(c) for c in clusters)
-    context = _Context(
-        spec, views, feature_gates or FeatureGates(), estimate, enable_empty_workload_propagation
-    )
+    gates = feature_gates or FeatureGates()
+    context = _Context.create(spec, clusters, gates, estimate, enable_empty_workload_propagation)
     if placement.get("clusterAffinities") is not None:
         return _schedule_terms(context, status)
     attempt = run_algorithm(context, status)

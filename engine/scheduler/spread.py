@@ -29,6 +29,7 @@ __all__ = [
     "ignores_available_resource",
     "ignores_spread_constraints",
     "overflow_order",
+    "overflow_orders",
     "replica_scheduling_type",
     "select_best_clusters",
     "select_by_cluster",
@@ -89,24 +90,30 @@ def _max_groups(constraint: Mapping[str, Any] | None) -> int:
     return int((constraint or {}).get("maxGroups") or 0)
 
 
-def overflow_order(cluster: ClusterView, placement: Mapping[str, Any] | None, observed: str) -> int:
-    """0 for the observed term's primary affinity, ``i + 1`` for its i-th overflow affinity, else 1000.
+def overflow_orders(
+    clusters: Sequence[ClusterView], placement: Mapping[str, Any] | None, observed: str
+) -> list[int]:
+    """Each cluster's overflow tier: 0 for the observed term's primary affinity, ``i + 1`` for its
+    i-th overflow affinity, 1000 for neither.
 
     Always 0 with ``clusterAffinity`` or without ``clusterAffinities``.
     """
     placement = placement or {}
     terms = placement.get("clusterAffinities") or ()
     if placement.get("clusterAffinity") is not None or not terms:
-        return 0
+        return [0] * len(clusters)
     term = next((t for t in terms if (t.get("affinityName") or "") == observed), None)
     if term is None:
-        return _NO_OVERFLOW_MATCH
-    if compile_affinity(term).matches(cluster):
-        return 0
-    for index, overflow in enumerate(term.get("overflowAffinities") or ()):
-        if compile_affinity(overflow).matches(cluster):
-            return index + 1
-    return _NO_OVERFLOW_MATCH
+        return [_NO_OVERFLOW_MATCH] * len(clusters)
+    tiers = [compile_affinity(term), *(compile_affinity(o) for o in term.get("overflowAffinities") or ())]
+    return [
+        next((i for i, tier in enumerate(tiers) if tier.matches(c)), _NO_OVERFLOW_MATCH) for c in clusters
+    ]
+
+
+def overflow_order(cluster: ClusterView, placement: Mapping[str, Any] | None, observed: str) -> int:
+    """One cluster's overflow tier (see :func:`overflow_orders`)."""
+    return overflow_orders([cluster], placement, observed)[0]
 
 
 def sort_clusters(details: Sequence[ClusterDetail], *, by_available: bool = True) -> list[ClusterDetail]:
