@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.features import FeatureGateError, FeatureGates
+from kpl.engine.scheduler import webster
 from kpl.engine.scheduler.division import (
     Strategy,
     assign_by_dynamic,
@@ -27,6 +28,8 @@ from kpl.engine.scheduler.types import BindingSpecView, ClusterDetail, TargetClu
 from kpl.engine.scheduler.webster import (
     ClusterWeight,
     allocate_webster_seats,
+    by_seats_then_name_ascending,
+    by_seats_then_name_descending,
     dispense_by_weight,
     fnv1a_32,
     tie_breaker_by_uid,
@@ -138,6 +141,23 @@ def test_dispenser_adds_exactly_the_new_replicas(
     expected_total = sum(init.values()) + (replicas if sum(votes.values()) else 0)
     assert sum(target.replicas for target in result) == expected_total
     assert all(target.replicas >= 0 for target in result)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 30), max_size=8),
+    st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 6), max_size=8),
+    st.integers(0, 40),
+    st.booleans(),
+)
+def test_fast_webster_agrees_with_exact_webster(
+    votes: dict[str, int], initial: dict[str, int], seats: int, descending: bool
+) -> None:
+    names = list(dict.fromkeys([*initial, *votes]))
+    exact_order = by_seats_then_name_descending if descending else by_seats_then_name_ascending
+    fast = webster._allocate_by_keys(seats, names, votes, initial, descending)
+    exact = webster._allocate_by_entries(seats, names, votes, initial, exact_order)
+    assert fast == exact
 
 
 # -- strategies ----------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ __all__ = [
     "Available",
     "ClusterCapacity",
     "ReplicaDemand",
+    "RequestUnits",
     "allowed_pod_number",
     "as_int64",
     "assumed_set_components",
@@ -163,20 +164,32 @@ def allowed_pod_number(
 
 
 @dataclass(frozen=True, slots=True)
-class ReplicaDemand:
-    """One replica's ``resourceRequest`` in the integer views the estimators use."""
+class RequestUnits:
+    """One requested resource: its name, whole units and millis (both rounded up)."""
 
-    requests: Mapping[str, Quantity] = field(default_factory=dict)
+    name: str
+    value: int
+    milli: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaDemand:
+    """One replica's ``resourceRequest``, digested once; hashable so estimates can be cached by it."""
+
+    units: tuple[RequestUnits, ...] = ()
+    per_replica: SetComponent = field(default_factory=lambda: SetComponent(1, {"pods": 1}), compare=False)
+
+    @classmethod
+    def from_requests(cls, requests: Mapping[str, Quantity]) -> ReplicaDemand:
+        units = tuple(RequestUnits(name, q.value(), q.milli_value()) for name, q in sorted(requests.items()))
+        return cls(units, SetComponent.from_requests(1, requests))
 
     @classmethod
     def from_requirements(cls, requirements: Mapping[str, Any] | None) -> ReplicaDemand | None:
         """``None`` for a workload without replicaRequirements (only the pod count bounds it)."""
         if requirements is None:
             return None
-        return cls(parse_resource_list(requirements.get("resourceRequest")))
-
-    def set_component(self) -> SetComponent:
-        return SetComponent.from_requests(1, self.requests)
+        return cls.from_requests(parse_resource_list(requirements.get("resourceRequest")))
 
 
 def assumed_set_components(assumed: Sequence[Mapping[str, Any]]) -> list[list[SetComponent]]:

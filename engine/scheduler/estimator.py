@@ -61,16 +61,17 @@ _CPU, _PODS = "cpu", "pods"
 def summary_max_replicas(capacity: ClusterCapacity, demand: ReplicaDemand) -> int:
     """Replicas the summary's free resources allow, ignoring pods (``MaxInt64`` if nothing is requested)."""
     best = MAX_INT64
-    for name, request in demand.requests.items():
-        if request.value() <= 0:
+    available = capacity.available
+    for request in demand.units:
+        if request.value <= 0:
             continue
-        left = capacity.available.get(name)
+        left = available.get(request.name)
         if left is None or left.value <= 0:
             return 0
-        if name == _CPU:
-            best = min(best, left.milli // request.milli_value())
+        if request.name == _CPU:
+            best = min(best, left.milli // request.milli)
         else:
-            best = min(best, left.value // request.value())
+            best = min(best, left.value // request.value)
     return best
 
 
@@ -86,7 +87,7 @@ def models_max_replicas(
     if capacity.model_error is not None:
         raise ModelError(capacity.model_error)
     assumed_sets = assumed_set_components(assumed)
-    return simulate_sets(capacity.model_nodes, [demand.set_component()], MAX_INT32, assumed_sets)
+    return simulate_sets(capacity.model_nodes, [demand.per_replica], MAX_INT32, assumed_sets)
 
 
 def _assumed_allocating(assumed: Sequence[Mapping[str, Any]]) -> dict[str, Quantity]:

@@ -113,16 +113,68 @@ def allocate_webster_seats(
     A party known only from ``initial`` has 0 votes. ``None`` when there are no parties at all.
     """
     seats = dict(initial or {})
-    names = dict.fromkeys([*seats, *votes])
+    names = list(dict.fromkeys([*seats, *votes]))
     if not names:
         return None
+    new_seats = max(new_seats, 0)
+    if tie_breaker in _BUILT_IN_ORDERS and _floats_are_exact(votes, seats, new_seats):
+        final = _allocate_by_keys(new_seats, names, votes, seats, _BUILT_IN_ORDERS[tie_breaker])
+    else:
+        final = _allocate_by_entries(new_seats, names, votes, seats, tie_breaker)
+    return [Party(name, votes.get(name, 0), final[name]) for name in sorted(names)]
+
+
+_BUILT_IN_ORDERS: Mapping[TieBreaker | None, bool] = {
+    None: False,
+    by_seats_then_name_ascending: False,
+    by_seats_then_name_descending: True,
+}
+
+
+def _floats_are_exact(votes: Mapping[str, int], seats: Mapping[str, int], new_seats: int) -> bool:
+    """Whether float quotients order every pair of priorities exactly as the rationals do.
+
+    Distinct ratios ``a/b`` and ``c/d`` differ by at least ``1/(b*d)``; when ``max_votes * b * d`` stays
+    below 2**52 that gap is wider than a float's rounding, and equal ratios divide to equal floats.
+    """
+    largest_vote = max((abs(v) for v in votes.values()), default=0)
+    largest_divisor = 2 * (max(seats.values(), default=0) + new_seats) + 1
+    return largest_vote * largest_divisor * largest_divisor < 1 << 52
+
+
+def _allocate_by_keys(
+    new_seats: int, names: list[str], votes: Mapping[str, int], seats: Mapping[str, int], descending: bool
+) -> dict[str, int]:
+    """The fast path: a heap of ``(-priority, seats, name rank)`` tuples compared in C."""
+    ranks = {name: rank for rank, name in enumerate(sorted(names))}
+    sign = -1 if descending else 1
+    heap = []
+    for name in names:
+        vote, held = votes.get(name, 0), seats.get(name, 0)
+        heap.append((-vote / (2 * held + 1), held, sign * ranks[name], name, vote))
+    heapq.heapify(heap)
+    for _ in range(new_seats):
+        _, held, rank, name, vote = heap[0]
+        held += 1
+        heapq.heapreplace(heap, (-vote / (2 * held + 1), held, rank, name, vote))
+    return {entry[3]: entry[1] for entry in heap}
+
+
+def _allocate_by_entries(
+    new_seats: int,
+    names: list[str],
+    votes: Mapping[str, int],
+    seats: Mapping[str, int],
+    tie_breaker: TieBreaker | None,
+) -> dict[str, int]:
+    """The general path: exact cross-multiplied priorities and any tie-breaker."""
     heap = [_Entry(name, votes.get(name, 0), seats.get(name, 0), tie_breaker) for name in names]
     heapq.heapify(heap)
-    for _ in range(max(new_seats, 0)):
+    for _ in range(new_seats):
         entry = heap[0]
         entry.seats += 1
         heapq.heapreplace(heap, entry)
-    return sorted((entry.party() for entry in heap), key=lambda party: party.name)
+    return {entry.name: entry.seats for entry in heap}
 
 
 def dispense_by_weight(
