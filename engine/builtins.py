@@ -405,6 +405,24 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _match(value: Value, pattern: Value) -> list[Value] | None:
+    """The captured groups of the first match of a regular expression (ASCII classes), or the whole match
+    when it has no groups; null when it does not match. Like Lua's ``string.match``."""
+    text, regex = _string(value, "match"), _string(pattern, "match")
+    try:
+        found = re.search(regex, text, re.ASCII)
+    except re.error as error:
+        raise EvalError(f"`match`: invalid pattern: {error}") from None
+    if found is None:
+        return None
+    return list(found.groups()) if found.re.groups else [found.group(0)]
+
+
+def _fail(message: Value) -> Value:
+    """Stop the operation with ``message``: a rule's way to reject input the original script rejects."""
+    raise EvalError(_str(message) or "the rule failed")
+
+
 FUNCTIONS: dict[str, Function] = {
     "abs": (1, 1, _abs),
     "all": (1, 1, _all),
@@ -414,6 +432,7 @@ FUNCTIONS: dict[str, Function] = {
     "endswith": (2, 2, _endswith),
     "enumerate": (1, 2, _enumerate),
     "exists": (1, 1, lambda v: v is not None),
+    "fail": (1, 1, _fail),
     "first": (1, 1, _first),
     "flatten": (1, 1, _flatten),
     "float": (1, 1, lambda v: None if v is None else float(_numeric(tonumber(v), "float"))),
@@ -432,6 +451,7 @@ FUNCTIONS: dict[str, Function] = {
     "last": (1, 1, _last),
     "len": (1, 1, _len),
     "lower": (1, 1, _lower),
+    "match": (2, 2, _match),
     "max": (1, None, _extreme("max", max)),
     "merge": (0, None, _merge),
     "merge_conditions": (1, 1, _merge_conditions),
