@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.features import FeatureGateError, FeatureGates
@@ -154,6 +154,7 @@ def test_fast_webster_agrees_with_exact_webster(
     votes: dict[str, int], initial: dict[str, int], seats: int, descending: bool
 ) -> None:
     names = list(dict.fromkeys([*initial, *votes]))
+    assume(names)
     exact_order = by_seats_then_name_descending if descending else by_seats_then_name_ascending
     fast = webster._allocate_by_keys(seats, names, votes, initial, descending)
     exact = webster._allocate_by_entries(seats, names, votes, initial, exact_order)
