@@ -418,6 +418,17 @@ def _match(value: Value, pattern: Value) -> list[Value] | None:
     return list(found.groups()) if found.re.groups else [found.group(0)]
 
 
+def _match_all(value: Value, pattern: Value) -> list[list[Value]]:
+    """Every non-overlapping match of a regular expression, left to right, each as the list of its captured
+    groups (or of the whole match when there are none): Lua's ``string.gmatch`` collected into a list."""
+    text, regex = _string(value, "match_all"), _string(pattern, "match_all")
+    try:
+        compiled = re.compile(regex, re.ASCII)
+    except re.error as error:
+        raise EvalError(f"`match_all`: invalid pattern: {error}") from None
+    return [list(m.groups()) if compiled.groups else [m.group(0)] for m in compiled.finditer(text)]
+
+
 def _fail(message: Value) -> Value:
     """Stop the operation with ``message``: a rule's way to reject input the original script rejects."""
     raise EvalError(_str(message) or "the rule failed")
@@ -452,6 +463,7 @@ FUNCTIONS: dict[str, Function] = {
     "len": (1, 1, _len),
     "lower": (1, 1, _lower),
     "match": (2, 2, _match),
+    "match_all": (2, 2, _match_all),
     "max": (1, None, _extreme("max", max)),
     "merge": (0, None, _merge),
     "merge_conditions": (1, 1, _merge_conditions),

@@ -1,4 +1,4 @@
-"""The `match` and `fail` built-ins (used by the batch workload rules)."""
+"""The `match`, `match_all` and `fail` built-ins (used by the batch workload rules)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def test_match_rejects_bad_input() -> None:
         call("match", 12, r"\d")
     with pytest.raises(EvalError):
         call("match", "x", "(")
+
+
+def test_match_all_lists_every_match_left_to_right() -> None:
+    pattern = r"([0-9.]+)([hms])"
+    assert call("match_all", "1h2m3.5s", pattern) == [["1", "h"], ["2", "m"], ["3.5", "s"]]
+    assert call("match_all", "100ms", pattern) == [["100", "m"]]
+    assert call("match_all", "1.5\u00b5s", pattern) == []
+    assert call("match_all", "a1b22", r"\d+") == [["1"], ["22"]]
+    with pytest.raises(EvalError):
+        call("match_all", None, pattern)
 
 
 def test_fail_raises_with_the_message() -> None:
