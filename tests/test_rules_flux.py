@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from kpl.engine.conformance.runner import CaseResult, run_paths
-from kpl.engine.interpreter import CompiledInterpreter
+from kpl.engine.interpreter import CompiledInterpreter, InterpretError
 from kpl.engine.library import builtin_library
 
 KARMADA = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "karmada"
@@ -133,3 +133,24 @@ def test_release_dependencies_are_deduplicated_per_kind() -> None:
     found = _rule("helm.toolkit.fluxcd.io/v2beta1/HelmRelease").run("InterpretDependency", desired=desired)
     assert sorted((d["kind"], d["name"]) for d in found["dependencies"]) == [
         ("ConfigMap", "s"), ("Secret", "s"), ("ServiceAccount", "sa")]
+
+
+@pytest.mark.parametrize(("kind", "spec"), [
+    ("source.toolkit.fluxcd.io/v1beta2/OCIRepository", {}),
+    ("source.toolkit.fluxcd.io/v1beta2/OCIRepository", {"serviceAccountName": "", "secretRef": {}}),
+    ("source.toolkit.fluxcd.io/v1/GitRepository", {"verify": {"secretRef": {"key": "k"}}}),
+    ("helm.toolkit.fluxcd.io/v2beta1/HelmRelease", {"valuesFrom": [{"kind": "Secret"}]}),
+    ("kustomize.toolkit.fluxcd.io/v1/Kustomization", {"decryption": {"secretRef": {}}}),
+])
+def test_references_the_karmada_script_rejects_are_errors(kind: str, spec: dict[str, Any]) -> None:
+    group, version, name = kind.split("/")
+    desired = {"apiVersion": f"{group}/{version}", "kind": name, "metadata": {"namespace": "ns"}, "spec": spec}
+    with pytest.raises(InterpretError):
+        _rule(kind).run("InterpretDependency", desired=desired)
+
+
+def test_empty_reference_names_are_skipped() -> None:
+    desired = {"apiVersion": "source.toolkit.fluxcd.io/v1beta2", "kind": "OCIRepository",
+               "spec": {"serviceAccountName": "", "secretRef": {"name": ""}, "certSecretRef": {"name": "c"}}}
+    found = _rule("source.toolkit.fluxcd.io/v1beta2/OCIRepository").run("InterpretDependency", desired=desired)
+    assert found["dependencies"] == [{"apiVersion": "v1", "kind": "Secret", "name": "c"}]
