@@ -256,15 +256,23 @@ class Quantity:
         return hash(self.amount)
 
     def __lt__(self, other: Quantity) -> bool:
+        if not isinstance(other, Quantity):
+            return NotImplemented
         return self.amount < other.amount
 
     def __le__(self, other: Quantity) -> bool:
+        if not isinstance(other, Quantity):
+            return NotImplemented
         return self.amount <= other.amount
 
     def __gt__(self, other: Quantity) -> bool:
+        if not isinstance(other, Quantity):
+            return NotImplemented
         return self.amount > other.amount
 
     def __ge__(self, other: Quantity) -> bool:
+        if not isinstance(other, Quantity):
+            return NotImplemented
         return self.amount >= other.amount
 
     # -- text -------------------------------------------------------------------------------------------

@@ -86,6 +86,14 @@ def _route_add(input: Mapping[str, Any]) -> Observation:
     return Observation(total)
 
 
+def _route_subtract(input: Mapping[str, Any]) -> Observation:
+    first, *rest = input["sub"]
+    total = Quantity.from_json(first)
+    for item in rest:
+        total = total - Quantity.from_json(item)
+    return Observation(total)
+
+
 def _route_lua_number(input: Mapping[str, Any]) -> Observation:
     number = get_resource_quantity(str(input["text"]))
     return Observation(Quantity.from_json(number), number)
@@ -112,6 +120,7 @@ def _route_pod_request(input: Mapping[str, Any]) -> Observation:
 _ROUTES: Mapping[str, Callable[[Mapping[str, Any]], Observation]] = {
     "parse_then_serialize": _route_parse,
     "add_then_serialize": _route_add,
+    "sub_then_serialize": _route_subtract,
     "lua_getResourceQuantity_then_json": _route_lua_number,
     "json_number_then_serialize": _route_json_number,
     "resource_add_then_serialize": _route_resource_add,
@@ -143,14 +152,38 @@ def _compare_observed(observed: Mapping[str, Any], expected: Mapping[str, Any]) 
     return None
 
 
+# route-name fragments, for spellings of the same routes not listed above
+_ROUTE_WORDS: tuple[tuple[str, str], ...] = (
+    ("getresourcequantity", "lua_getResourceQuantity_then_json"),
+    ("resourceadd", "resource_add_then_serialize"),
+    ("resource_add", "resource_add_then_serialize"),
+    ("resourcelist", "pod_template_request_then_resourcelist"),
+    ("pod_template_request", "pod_template_request_then_resourcelist"),
+    ("json_number", "json_number_then_serialize"),
+    ("sub", "sub_then_serialize"),
+    ("add", "add_then_serialize"),
+    ("parse", "parse_then_serialize"),
+)
+
+
+def _route(path: str) -> Callable[[Mapping[str, Any]], Observation] | None:
+    if path in _ROUTES:
+        return _ROUTES[path]
+    lowered = path.lower()
+    for word, name in _ROUTE_WORDS:
+        if word in lowered:
+            return _ROUTES[name]
+    return None
+
+
 @vector_op("quantity_roundtrip")
 def op_quantity_roundtrip(input: Mapping[str, Any], expected: Any) -> str | None:
-    route = _ROUTES.get(str(input.get("path")))
+    route = _route(str(input.get("path")))
     if route is None:
         return f"unknown quantity route {input.get('path')!r}"
     try:
         seen = route(input)
-    except (QuantityError, KubeHelperError) as error:
+    except (QuantityError, KubeHelperError, KeyError, TypeError, ValueError) as error:
         return _error_or_diff(ExpectedError("Error", str(error)), None, expected)
     if isinstance(expected, Mapping) and "error" in expected:
         return _error_or_diff(None, str(seen.quantity), expected)
