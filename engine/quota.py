@@ -22,7 +22,7 @@ binding may be given as a whole object (with ``spec``) or as its spec alone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from kpl.engine.features import FEDERATED_QUOTA_ENFORCEMENT, MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
@@ -221,6 +221,11 @@ class AdmissionDecision:
     reason: str = ""
     message: str = ""
     new_overall_used: Mapping[str, Mapping[str, Quantity]] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def persisted_overall_used(self) -> Mapping[str, Mapping[str, Quantity]]:
+        """The FRQ statuses actually changed: none for a dry-run request (its update is a dry run too)."""
+        return {} if self.dry_run else self.new_overall_used
 
 
 def _denied(message: str, reason: str = "Forbidden") -> AdmissionDecision:
@@ -325,7 +330,7 @@ def _component_errors(components: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _dependencies_error(binding: Mapping[str, Any]) -> str | None:
-    annotations = (binding.get("metadata") or {}).get("annotations") or {}
+    annotations = (binding.get("metadata") or {}).get("annotations") or binding.get("annotations") or {}
     if DEPENDENCIES_ANNOTATION not in annotations:
         return None
     text = str(annotations[DEPENDENCIES_ANNOTATION])
@@ -359,13 +364,13 @@ def _is_dependency_list(text: str) -> bool:
 
 def admit_binding(gates: GateSource, operation: str, frqs: Iterable[QuotaView | Mapping[str, Any]],
                   new: Mapping[str, Any], old: Mapping[str, Any] | None = None, *,
-                  namespace: str = "") -> AdmissionDecision:
+                  namespace: str = "", dry_run: bool = False) -> AdmissionDecision:
     """Karmada's ResourceBinding validating webhook over one CREATE or UPDATE.
 
     ``frqs`` are the FederatedResourceQuotas of the binding's namespace in list order (views or
     objects); the first FRQ that would be exceeded denies the request with 403 ``QuotaExceeded``
     and then no FRQ is updated. ``namespace`` names the binding's namespace in messages when the
-    FRQs do not carry one.
+    FRQs do not carry one. A ``dry_run`` request is judged alike; its FRQ updates are dry runs too.
     """
     dependency_error = _dependencies_error(new)
     if dependency_error is not None:
@@ -380,7 +385,6 @@ def admit_binding(gates: GateSource, operation: str, frqs: Iterable[QuotaView | 
     if resolved.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING):
         errors = _component_errors(binding_spec(new).get("components") or [])
         if errors:  # the quota updates above have already been written by then
-            denial = _denied(_aggregate(errors))
-            return AdmissionDecision(False, denial.code, denial.reason, denial.message,
-                                     decision.new_overall_used if decision else {})
-    return decision or AdmissionDecision(True)
+            written = decision.new_overall_used if decision else {}
+            return replace(_denied(_aggregate(errors)), new_overall_used=written, dry_run=dry_run)
+    return replace(decision or AdmissionDecision(True), dry_run=dry_run)

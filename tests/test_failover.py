@@ -208,3 +208,12 @@ def test_injection_conditions() -> None:
     assert [target["name"] for target in work_target_clusters(required)] == ["m3", "m4"]
     assert injected_labels(required, "m3", INJECTION) == {}
     assert injected_labels({"clusters": [{"name": "m3"}]}, "m3", INJECTION) == {}
+
+
+def test_need_eviction_op_without_an_applied_placement_is_an_error() -> None:
+    op = lookup("need_eviction")
+    assert op is not None
+    case = {"now": NOW.isoformat(), "placement": None, "taints": [_taint("k", 1)]}
+    message = "the applied placement for ResourceBining can not be empty"
+    assert op(case, {"error": {"kind": "Error", "message": message}}) is None
+    assert op(case, {"need_eviction": True, "toleration_time": 0}) is not None

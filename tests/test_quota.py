@@ -245,3 +245,11 @@ def test_quota_view_reads_objects_and_flat_vectors() -> None:
     assert (view.name, view.namespace, view.overall, view.overall_used) == (
         "q", "team", {"cpu": parse_quantity("1")}, {"cpu": parse_quantity("500m")})
     assert QuotaView.from_object({"name": "f"}, "ns").overall is None
+
+
+def test_dry_run_is_judged_alike_but_persists_nothing() -> None:
+    frq = _frq("q", {"cpu": "2"}, {"cpu": "1"})
+    decision = admit_binding(ENFORCING, CREATE, [frq], _rb("500m", 1), dry_run=True)
+    assert decision.allowed and resource_list_json(decision.new_overall_used["q"]) == {"cpu": "1500m"}
+    assert decision.persisted_overall_used() == {}
+    assert not admit_binding(ENFORCING, CREATE, [frq], _rb("2", 1), dry_run=True).allowed

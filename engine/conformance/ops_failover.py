@@ -77,6 +77,8 @@ def _eviction(input: Mapping[str, Any]) -> EvictionCheck:
     if "annotations" in input:
         cluster = input.get("cluster", {"spec": {"taints": input.get("taints") or []}})
         return binding_need_eviction(input.get("annotations"), cluster, now, enabled=enabled)
+    if "placement" in input and input["placement"] is None:
+        return binding_need_eviction({}, None, now, enabled=enabled)  # no applied placement: an error
     tolerations = input.get("clusterTolerations") or (input.get("placement") or {}).get("clusterTolerations")
     return need_eviction(input.get("taints") or (), tolerations or (), now, enabled=enabled)
 

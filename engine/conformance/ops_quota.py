@@ -59,12 +59,13 @@ def op_rb_admission(input: Mapping[str, Any], expected: Any) -> str | None:
     namespace = str(input.get("namespace") or "")
     views = [QuotaView.from_object(frq, namespace) for frq in input.get("frqs") or ()]
     decision = admit_binding(input.get("feature_gates"), str(input.get("operation") or ""), views,
-                             input.get("new") or {}, input.get("old"), namespace=namespace)
+                             input.get("new") or {}, input.get("old"), namespace=namespace,
+                             dry_run=bool(input.get("dry_run") or input.get("dryRun")))
     actual: dict[str, Any] = {
         "allowed": decision.allowed,
         "code": decision.code,
         "reason": decision.reason,
         "message": decision.message,
-        "frq_overall_used_after": _used_after(views, decision.new_overall_used),
+        "frq_overall_used_after": _used_after(views, decision.persisted_overall_used()),
     }
     return _compare({key: actual[key] for key in expected if key in actual}, expected)
