@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from kpl.engine.features import GRACEFUL_EVICTION, STATEFUL_FAILOVER_INJECTION, FeatureGates
@@ -244,7 +244,14 @@ def binding_need_eviction(annotations: Mapping[str, str] | None, cluster: Mappin
 
 
 def _raw_json(status: Any) -> str | bytes:
-    return status if isinstance(status, (str, bytes)) else json.dumps(status)
+    return status if isinstance(status, (str, bytes)) else json.dumps(status, default=_json_default)
+
+
+def _json_default(value: Any) -> str:
+    """Timestamps that a YAML reader turned into objects go back to their RFC 3339 text."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def parse_json_value(raw_status: Any, json_path: str) -> str:

@@ -217,3 +217,9 @@ def test_need_eviction_op_without_an_applied_placement_is_an_error() -> None:
     message = "the applied placement for ResourceBining can not be empty"
     assert op(case, {"error": {"kind": "Error", "message": message}}) is None
     assert op(case, {"need_eviction": True, "toleration_time": 0}) is not None
+
+
+def test_status_objects_read_from_yaml_keep_their_timestamps() -> None:
+    status = yaml.safe_load("savepoint:\n  time: 2024-01-01T00:00:00Z\n  day: 2024-01-02\n  count: 3\n")
+    assert parse_json_value(status, "{.savepoint.time}/{.savepoint.day}/{.savepoint.count}") == (
+        "2024-01-01T00:00:00Z/2024-01-02/3")
