@@ -24,6 +24,7 @@ from kpl.cli_support import (
     emit,
     render_diagnostics,
 )
+from kpl.plan_command import plan
 
 __all__ = ["main"]
 
@@ -80,7 +81,8 @@ def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fm
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 and show a diff if a file would change.")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 and show a diff if a file would change.",
+              )
 @click.option("--diff", is_flag=True, help="Write nothing; show what would change.")
 def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     """Format .kpl files in place (atomically, only when they change)."""
@@ -134,6 +136,9 @@ def interpret(rules: tuple[Path, ...], operation: str, desired_file: Path | None
     from kpl.cli_support import run_interpret
 
     raise SystemExit(run_interpret(rules, operation, desired_file, observed_file, status_file, desired_replica, expect))
+
+
+cli.add_command(plan)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,13 +97,14 @@ def format_paths(paths: Sequence[Path], *, check_only: bool, show_diff: bool) ->
 
     files, problems = find_kpl_files(paths)
     status = EXIT_USAGE if problems else EXIT_OK
-    for problem in problems:
-        click.echo(render_diagnostic(problem), err=True)
+    for found in problems:
+        click.echo(render_diagnostic(found), err=True)
     changed = 0
     for path in files:
         source, problem = read_source(path)
         if source is None:
-            click.echo(render_diagnostic(problem), err=True) if problem else None
+            if problem is not None:
+                click.echo(render_diagnostic(problem), err=True)
             status = EXIT_USAGE
             continue
         result = parse_source(source)
@@ -154,7 +155,8 @@ def render_conformance(summary: Any, show: int) -> str:
     failures = [r for r in summary.results if r.outcome in ("failed", "errored")]
     lines = [console.export_text()]
     for result in failures[:show]:
-        lines.append(f"{result.outcome.upper()} {result.file} :: {result.case} [{result.operation}]\n  {result.message}")
+        head = f"{result.outcome.upper()} {result.file} :: {result.case} [{result.operation}]"
+        lines.append(f"{head}\n  {result.message}")
     for name, message in summary.load_errors:
         lines.append(f"ERROR {name}: {message}")
     total = summary.to_json()

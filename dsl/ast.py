@@ -24,7 +24,7 @@ __all__ = [
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, hash=False, repr=False, kw_only=True)  # type: ignore[no-any-return]
+    return field(default=NO_SPAN, compare=False, hash=False, repr=False, kw_only=True)
 
 
 # ------------------------------------------------------------------------------------ expressions

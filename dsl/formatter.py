@@ -39,7 +39,8 @@ def _field(name: str) -> str:
 
 def _name(name: str) -> str:
     """A declaration or cluster name: bare when the lexer reads it back as the same name."""
-    if _NAME.match(name) and name not in HARD_KEYWORDS and not re.fullmatch(r"[0-9]+[A-Za-z]*", name):
+    plain = _NAME.match(name) and "/" not in name and not re.fullmatch(r"[0-9]+[A-Za-z]*", name)
+    if plain and name not in HARD_KEYWORDS:
         return name
     return quote(name)
 
@@ -143,6 +144,17 @@ def _binary(expr: ast.Binary, indent: str) -> str:
     return f"{left} {expr.op} {right}"
 
 
+def _conditional(expr: ast.Conditional, indent: str) -> str:
+    parts = (format_expr(expr.condition, indent), format_expr(expr.then, indent), format_expr(expr.otherwise, indent))
+    return "if {} then {} else {}".format(*parts)
+
+
+def _call(expr: ast.Call, indent: str) -> str:
+    if len(expr.args) == 1 and isinstance(expr.args[0], ast.Comprehension):
+        return f"{expr.function}({_comprehension(expr.args[0], indent)})"
+    return f"{expr.function}({', '.join(format_expr(a, indent) for a in expr.args)})"
+
+
 _FORMATTERS: dict[type, Callable[[object, str], str]] = {
     ast.Literal: lambda e, i: _literal(e.value),  # type: ignore[attr-defined]
     ast.Quantity: lambda e, i: e.text,  # type: ignore[attr-defined]
@@ -156,12 +168,9 @@ _FORMATTERS: dict[type, Callable[[object, str], str]] = {
     ast.Unary: lambda e, i: "-" + _wrap(e.operand, 8, i),  # type: ignore[attr-defined]
     ast.Not: lambda e, i: "not " + _wrap(e.operand, 4, i),  # type: ignore[attr-defined]
     ast.Binary: _binary,  # type: ignore[dict-item]
-    ast.Conditional: lambda e, i: (  # type: ignore[attr-defined]
-        f"if {format_expr(e.condition, i)} then {format_expr(e.then, i)} else {format_expr(e.otherwise, i)}"),
+    ast.Conditional: lambda e, i: _conditional(e, i),  # type: ignore[arg-type]
     ast.Let: lambda e, i: f"let {e.name} = {format_expr(e.value, i)}; {format_expr(e.body, i)}",  # type: ignore[attr-defined]
-    ast.Call: lambda e, i: (  # type: ignore[attr-defined]
-        f"{e.function}({_comprehension(e.args[0], i)})" if len(e.args) == 1 and isinstance(e.args[0], ast.Comprehension)
-        else f"{e.function}({', '.join(format_expr(a, i) for a in e.args)})"),
+    ast.Call: lambda e, i: _call(e, i),  # type: ignore[arg-type]
     ast.ListExpr: _list,  # type: ignore[dict-item]
     ast.MapExpr: _map,  # type: ignore[dict-item]
     ast.Comprehension: lambda e, i: f"[{_comprehension(e, i)}]",  # type: ignore[arg-type]
@@ -209,7 +218,8 @@ def _toleration(item: ast.Toleration) -> str:
 
 
 def _spread(item: ast.SpreadConstraint) -> str:
-    text = "spread by " + (f"label {_name(item.spread_by_label)}" if item.spread_by_label else str(item.spread_by_field))
+    by = f"label {_name(item.spread_by_label)}" if item.spread_by_label else str(item.spread_by_field)
+    text = "spread by " + by
     if item.min_groups is not None:
         text += f" min {item.min_groups}"
     if item.max_groups is not None:

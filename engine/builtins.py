@@ -95,7 +95,8 @@ def _extreme(function: str, pick: Callable[..., Value]) -> Callable[..., Value]:
         try:
             return pick(values)
         except TypeError:
-            raise EvalError(f"`{function}` cannot compare {', '.join(sorted({type_name(v) for v in values}))}")
+            kinds = ", ".join(sorted({type_name(v) for v in values}))
+            raise EvalError(f"`{function}` cannot compare {kinds}") from None
 
     return run
 
@@ -140,7 +141,7 @@ def _quantity(value: Value) -> Value:
         _need(is_number(value), f"`quantity` expects a string or a number, got {type_name(value)}")
         return Quantity.from_json(value)
     except QuantityError as error:
-        raise EvalError(f"invalid quantity `{value}`: {error}")
+        raise EvalError(f"invalid quantity `{value}`: {error}") from None
 
 
 def _contains(container: Value, item: Value) -> bool:
@@ -174,7 +175,7 @@ def _sort(values: Value) -> list[Value]:
     try:
         return sorted(items)
     except TypeError:
-        raise EvalError("`sort` needs values of one comparable type")
+        raise EvalError("`sort` needs values of one comparable type") from None
 
 
 def _unique(values: Value) -> list[Value]:
@@ -282,7 +283,7 @@ def _format(template: Value, *args: Value) -> str:
     try:
         result = text % tuple(to_output(a) if isinstance(a, (list, Mapping)) else a for a in args)
     except (TypeError, ValueError) as error:
-        raise EvalError(f"`format` failed: {error}")
+        raise EvalError(f"`format` failed: {error}") from None
     _need(len(result) <= MAX_STRING, "`format` result is too long")
     return result
 
@@ -303,7 +304,7 @@ def _kube(name: str) -> Callable[..., Value]:
         try:
             return function(*args)
         except (ValueError, TypeError, KeyError) as error:
-            raise EvalError(f"`{name}`: {error}")
+            raise EvalError(f"`{name}`: {error}") from None
 
     return run
 
@@ -400,8 +401,29 @@ def _prune(value: Value, drop: Value = None) -> Value:
     return None if _dropped(value, dropped) else value
 
 
+def _from_items(pairs: Value) -> dict[str, Value]:
+    """The object built from ``[key, value]`` pairs (the inverse of ``items``); a later key wins, null values
+    are left out."""
+    out: dict[str, Value] = {}
+    for pair in _as_list(pairs, "from_items"):
+        _need(isinstance(pair, list) and len(pair) == 2, "`from_items` expects [key, value] pairs")
+        _need(isinstance(pair[0], str), f"`from_items` needs string keys, got {type_name(pair[0])}")
+        out[pair[0]] = pair[1]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _resource_fold(start: Value, values: Value) -> Value:
+    """``acc = kube.resourceAdd(acc, v)`` for each ``v`` in turn, from ``start``: each step re-reads the text
+    of the step before, so the result can be formatted differently from one ``resource_add`` of them all."""
+    add = _kube("resource_add")
+    total = start
+    for value in _as_list(values, "resource_fold"):
+        total = add(total, value)
+    return total
+
+
 def _now() -> str:
-    """The current UTC time as an RFC 3339 timestamp with whole seconds (Lua's ``os.date("!%Y-%m-%dT%H:%M:%SZ")``)."""
+    """The current UTC time as an RFC 3339 timestamp with whole seconds, as Lua's ``os.date`` prints it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -449,6 +471,7 @@ FUNCTIONS: dict[str, Function] = {
     "float": (1, 1, lambda v: None if v is None else float(_numeric(tonumber(v), "float"))),
     "floor": (1, 1, _floor),
     "format": (1, None, _format),
+    "from_items": (1, 1, _from_items),
     "get": (2, 3, _get),
     "int": (1, 1, _int),
     "is_bool": (1, 1, _is(lambda v: isinstance(v, bool))),
@@ -489,5 +512,6 @@ FUNCTIONS: dict[str, Function] = {
     "pod_requirements": (1, 1, _kube("pod_requirements")),
     "pod_dependencies": (2, 2, _kube("pod_dependencies")),
     "resource_add": (0, None, _kube("resource_add")),
+    "resource_fold": (2, 2, _resource_fold),
     "resource_quantity": (1, 1, _kube("get_resource_quantity")),
 }

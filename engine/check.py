@@ -62,7 +62,7 @@ def _walk(expr: ast.Expr | None) -> Iterator[ast.Expr]:
 
 def _children(expr: ast.Expr) -> list[ast.Expr]:
     out: list[ast.Expr] = []
-    for name in expr.__slots__:  # type: ignore[union-attr]
+    for name in expr.__slots__:
         value = getattr(expr, name)
         if isinstance(value, tuple):
             for item in value:
@@ -207,7 +207,8 @@ def _check_interpreter_members(ctx: CheckContext, node: ast.Interpreter, source:
             for component_field in member.fields:
                 if component_field.name not in COMPONENT_FIELDS:
                     ctx.report("check.unknown_component_field", f"unknown component field `{component_field.name}`",
-                               source, component_field.span, help_text=did_you_mean(component_field.name, COMPONENT_FIELDS))
+                               source, component_field.span,
+                               help_text=did_you_mean(component_field.name, COMPONENT_FIELDS))
                 _check_expr(ctx, component_field.value, source, lets | {"desired", "observed"}, functions)
         elif isinstance(member, ast.LetMember):
             _check_expr(ctx, member.value, source, lets | ALL_OPERATION_NAMES, functions)
@@ -279,13 +280,15 @@ def _check_spread(ctx: CheckContext, item: ast.SpreadConstraint, source: Source)
     known = ("cluster", "region", "zone", "provider")
     if item.spread_by_field and item.spread_by_field not in known:
         ctx.report("check.invalid_value", f"cannot spread by `{item.spread_by_field}`", source, item.span,
-                   help_text=did_you_mean(item.spread_by_field, known) or "use cluster, region, zone, provider or label")
+                   help_text=did_you_mean(item.spread_by_field, known)
+                   or "use cluster, region, zone, provider or label")
     if item.max_groups and item.min_groups is not None and item.max_groups < item.min_groups:
         ctx.report("check.spread_bounds", f"max {item.max_groups} is less than min {item.min_groups}", source,
                    item.span)
     if item.max_groups == 0 and item.max_groups is not None:
         ctx.report("check.spread_max_zero", "`max 0` selects no cluster at all", source, item.span,
-                   severity=Severity.WARNING, help_text="Karmada does not default maxGroups: leave `max` out or raise it")
+                   severity=Severity.WARNING,
+                   help_text="Karmada does not default maxGroups: leave `max` out or raise it")
 
 
 def _check_failover(ctx: CheckContext, item: ast.Failover, source: Source) -> None:

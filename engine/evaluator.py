@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonpath_ng
+from jsonpath_ng.parser import parse as jsonpath_parse
 from kpl.dsl import ast
 from kpl.engine.builtins import FUNCTIONS
 from kpl.engine.values import EvalError, Value, is_number, truthy, type_name
@@ -31,7 +31,7 @@ class Env:
     """What an expression sees: the operation's object (``.``), ``@``, and named values."""
 
     root: Value
-    variables: dict[str, Value] = field(default_factory=dict)
+    variables: Mapping[str, Value] = field(default_factory=dict)
     current: Value = None
     functions: Mapping[str, Callable[..., Value]] = field(default_factory=dict)
 
@@ -215,7 +215,7 @@ def _get_all(expr: ast.GetAll) -> Compiled:
     if chain is not None:
         base_expr, text = chain
         base = compile_expr(base_expr)
-        path = jsonpath_ng.parse(text)
+        path = jsonpath_parse(text)
         return _guard(expr, lambda env: [m.value for m in path.find(base(env)) if m.value is not None])
     target = compile_expr(expr.target)
     return _guard(expr, lambda env: _elements(target(env)))
@@ -260,7 +260,7 @@ def _get_field(expr: ast.GetField) -> Compiled:
     if chain is not None:
         base_expr, text = chain
         base = compile_expr(base_expr)
-        path = jsonpath_ng.parse(text)
+        path = jsonpath_parse(text)
         return _guard(expr, lambda env: [m.value for m in path.find(base(env)) if m.value is not None])
     return _project(expr) or _path(expr)
 
@@ -278,13 +278,13 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 
 def _equal(left: Value, right: Value) -> bool:
     if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
+        return type(left) is type(right) and bool(left == right)
     if is_number(left) and is_number(right):
         return bool(left == right)
     from kpl.engine.quantity import Quantity
 
     if isinstance(left, Quantity) or isinstance(right, Quantity):
-        return _as_quantity(left) == _as_quantity(right)
+        return bool(_as_quantity(left) == _as_quantity(right))
     return (type(left) is type(right) and bool(left == right)) or (
         isinstance(left, Mapping) and isinstance(right, Mapping) and dict(left) == dict(right)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ def _named_clusters(policy: CompiledPolicy) -> Iterator[tuple[str, Any]]:
                 yield from ((name, member) for name in member.names)
 
 
-def _spread_problems(policy: CompiledPolicy, clusters: list[Mapping[str, Any]]) -> Iterator[Diagnostic]:
+def _spread_problems(policy: CompiledPolicy, clusters: Sequence[Mapping[str, Any]]) -> Iterator[Diagnostic]:
     groups = {
         "cluster": {c["metadata"]["name"] for c in clusters},
         "region": {(c.get("spec") or {}).get("region") for c in clusters} - {None, ""},

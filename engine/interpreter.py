@@ -103,7 +103,7 @@ class CompiledInterpreter:
     # ------------------------------------------------------------------ evaluation environment
     def _env(self, root: Value, names: Mapping[str, Value]) -> Env:
         env = Env(root, {}, None, {})
-        env.variables = ChainMap(dict(names), _LazyLets(self.lets, lambda: env))  # type: ignore[assignment]
+        env.variables = ChainMap(dict(names), _LazyLets(self.lets, lambda: env))  # type: ignore[arg-type]
         env.functions = {name: self._function(params, body, env) for name, (params, body) in self.functions.items()}
         return env
 
@@ -140,7 +140,7 @@ class CompiledInterpreter:
             return {"healthy": self._health(self._env(observed, names))}
         if operation == "InterpretDependency":
             value = self._eval("dependencies", self._env(desired, names), operation)
-            return {"dependencies": to_output(value, drop_empty=True) or []}
+            return {"dependencies": _dedupe_dependencies(to_output(value, drop_empty=True) or [])}
         if operation == "InterpretStatus":
             value = self._eval("status", self._env(observed, names), operation)
             return {"status": to_output(value, drop_empty=True)}
@@ -223,6 +223,16 @@ class _LazyLets(Mapping[str, Value]):
 
     def __len__(self) -> int:
         return len(self._lets)
+
+
+def _dedupe_dependencies(items: list[Value]) -> list[Value]:
+    """Karmada's interpreter drops repeated dependencies and sorts them (apiVersion, kind, namespace, name)."""
+    keys = ("apiVersion", "kind", "namespace", "name")
+    unique: dict[tuple[str, ...], Value] = {}
+    for item in items:
+        key = tuple(str(item.get(k, "")) for k in keys) if isinstance(item, Mapping) else (repr(item),)
+        unique.setdefault(key, item)
+    return [unique[k] for k in sorted(unique)]
 
 
 def _replica_count(value: Value, span: Span) -> int:
