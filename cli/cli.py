@@ -81,8 +81,8 @@ def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fm
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 and show a diff if a file would change.",
-              )
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 and show a diff if a file would change.")
 @click.option("--diff", is_flag=True, help="Write nothing; show what would change.")
 def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     """Format .kpl files in place (atomically, only when they change)."""
