@@ -1,0 +1,492 @@
+"""The plan graph: a dry run of Karmada's detector and scheduler over a fleet snapshot.
+
+:meth:`Plan.compile` turns the inputs into a networkx DiGraph whose nodes are the steps Karmada takes:
+
+* ``cluster:<name>`` a cluster's view and capacity;
+* ``policy:<kind>/<namespace>/<name>`` a (Cluster)PropagationPolicy with admission defaults applied;
+* ``workload:<namespace>/<kind>/<name>`` the interpretation of a resource template;
+* ``match:<namespace>/<kind>/<name>`` which policy claims the template (depends on every policy);
+* ``binding:<namespace>/<name>`` the ResourceBinding the detector writes (interpretation + match), or one
+  taken from the snapshot when no policies are given;
+* ``schedule:<namespace>/<name>`` the scheduler's outcome (depends on the binding and every cluster);
+* ``report`` the placement report.
+
+:meth:`Plan.evaluate` computes dirty nodes once each, in lexicographic topological order, so results are
+deterministic; :meth:`Plan.invalidate` marks nodes and everything downstream dirty for re-evaluation.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from kpl.dsl import ast
+from kpl.dsl.diagnostics import Diagnostic
+from kpl.engine.bindings import (
+    PolicyChoice,
+    binding_key,
+    binding_name,
+    build_binding,
+    choose_policy,
+    interpret_workload,
+)
+from kpl.engine.check import check_project
+from kpl.engine.features import FeatureGates
+from kpl.engine.library import Library, builtin_library, library_with
+from kpl.engine.matching import POLICY, PolicyView, ResourceView
+from kpl.engine.policy import apply_admission_defaults
+from kpl.engine.project import load_project
+from kpl.engine.report import (
+    BindingReport,
+    ClusterReport,
+    PlacementReport,
+    PolicyReport,
+    ResourceRef,
+    cluster_report,
+)
+from kpl.engine.scheduler.affinity import ClusterView
+from kpl.engine.scheduler.capacity import ClusterCapacity
+from kpl.engine.scheduler.pipeline import Fleet, ScheduleFailure, ScheduleResult, needs_scheduling, schedule
+from kpl.engine.scheduler.types import TargetCluster, targets_from_api
+from kpl.engine.snapshot import SUFFIXES, Snapshot, load_snapshot
+
+__all__ = [
+    "REPORT",
+    "BuiltBinding",
+    "ClusterNode",
+    "LoadedInputs",
+    "Plan",
+    "PlanInputs",
+    "ScheduleOutcome",
+    "load_plan_inputs",
+]
+
+REPORT = "report"
+MODE_POLICIES = "policies"
+MODE_BINDINGS = "bindings"
+_PP_CLAIM = ("propagationpolicy.karmada.io/namespace", "propagationpolicy.karmada.io/name")
+_CPP_CLAIM = "clusterpropagationpolicy.karmada.io/name"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """What a plan is computed from. With ``from_policies`` the bindings are built from the workloads and
+    policies (snapshot bindings only give the previous result); otherwise the snapshot's bindings are
+    scheduled as they are."""
+
+    clusters: tuple[Mapping[str, Any], ...] = ()
+    workloads: tuple[Mapping[str, Any], ...] = ()
+    policies: tuple[Mapping[str, Any], ...] = ()
+    bindings: tuple[Mapping[str, Any], ...] = ()
+    library: Library = field(default_factory=builtin_library)
+    gates: FeatureGates = field(default_factory=FeatureGates)
+    from_policies: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterNode:
+    view: ClusterView
+    capacity: ClusterCapacity
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBinding:
+    """A binding node's value: the binding (None when no policy matched or building failed) and its origin."""
+
+    binding: Mapping[str, Any] | None
+    resource: ResourceRef
+    choice: PolicyChoice | None = None
+    interpretation: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleOutcome:
+    """The scheduler's answer for one binding; ``trigger`` None means Karmada keeps the previous result."""
+
+    trigger: str | None
+    previous: tuple[TargetCluster, ...] | None
+    result: ScheduleResult | None = None
+    failure: ScheduleFailure | None = None
+
+    @property
+    def error(self) -> ScheduleFailure | None:
+        return self.failure or (self.result.error if self.result is not None else None)
+
+    def effective(self) -> tuple[TargetCluster, ...]:
+        """Where the workload runs afterwards: the new result, or what Karmada leaves in place."""
+        if self.result is not None and self.result.clusters is not None:
+            return self.result.clusters
+        return self.previous or ()
+
+
+def _policy_id(kind: str, namespace: str, name: str) -> str:
+    return f"policy:{kind}/{namespace}/{name}"
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+class Plan:
+    """The plan graph over one set of inputs, with results cached per node."""
+
+    def __init__(self, inputs: PlanInputs) -> None:
+        self.inputs = inputs
+        self.graph: nx.DiGraph[str] = nx.DiGraph()
+        self.results: dict[str, Any] = {}
+        self._dirty: set[str] = set()
+
+    # ------------------------------------------------------------------ compile
+    @classmethod
+    def compile(cls, inputs: PlanInputs) -> Plan:
+        plan = cls(inputs)
+        for step in _COMPILE_STEPS:
+            step(plan)
+        plan._dirty = set(plan.graph.nodes)
+        return plan
+
+    def add(self, node: str, kind: str, source: Any = None, after: Iterable[str] = ()) -> None:
+        self.graph.add_node(node, kind=kind, source=source)
+        self.graph.add_edges_from((before, node) for before in after)
+
+    def nodes_of(self, kind: str) -> list[str]:
+        return sorted(n for n, data in self.graph.nodes(data=True) if data["kind"] == kind)
+
+    def source(self, node: str) -> Any:
+        return self.graph.nodes[node]["source"]
+
+    # ------------------------------------------------------------------ evaluation
+    def invalidate(self, node_ids: Iterable[str]) -> None:
+        """Mark ``node_ids`` and every node depending on them for recomputation."""
+        for node in node_ids:
+            self._dirty.add(node)
+            self._dirty.update(nx.descendants(self.graph, node))
+
+    def evaluate(self) -> PlacementReport:
+        """Compute every dirty node once, in a deterministic topological order; return the report."""
+        for node in nx.lexicographical_topological_sort(self.graph):
+            if node in self._dirty:
+                self.results[node] = _COMPUTE[self.graph.nodes[node]["kind"]](self, node)
+        self._dirty.clear()
+        report = self.results[REPORT]
+        assert isinstance(report, PlacementReport)
+        return report
+
+    def update_cluster(self, cluster: Mapping[str, Any]) -> None:
+        """Replace (or add) one Cluster object and invalidate what depends on it."""
+        node = f"cluster:{_meta(cluster).get('name') or ''}"
+        if node not in self.graph:
+            self.add(node, "cluster", cluster)
+            self.graph.add_edges_from((node, s) for s in [*self.nodes_of("schedule"), REPORT])
+        self.graph.nodes[node]["source"] = cluster
+        self.invalidate([node])
+
+
+# ------------------------------------------------------------------------------------ compile steps
+
+
+def add_clusters(plan: Plan) -> None:
+    for cluster in plan.inputs.clusters:
+        plan.add(f"cluster:{_meta(cluster).get('name') or ''}", "cluster", cluster)
+
+
+def add_policies(plan: Plan) -> None:
+    if not plan.inputs.from_policies:
+        return
+    for policy in plan.inputs.policies:
+        meta = _meta(policy)
+        kind = str(policy.get("kind") or POLICY)
+        namespace = str(meta.get("namespace") or "") if kind == POLICY else ""
+        node = _policy_id(kind, namespace, str(meta.get("name") or ""))
+        if node not in plan.graph:
+            plan.add(node, "policy", policy)
+
+
+def _workload_key(obj: Mapping[str, Any], taken: set[str]) -> str:
+    meta = _meta(obj)
+    key = f"{meta.get('namespace') or ''}/{obj.get('kind') or ''}/{meta.get('name') or ''}"
+    return key if key not in taken else f"{key}@{obj.get('apiVersion') or ''}"
+
+
+def add_workloads(plan: Plan) -> None:
+    if not plan.inputs.from_policies:
+        return
+    policies = plan.nodes_of("policy")
+    taken: set[str] = set()
+    for obj in plan.inputs.workloads:
+        key = _workload_key(obj, taken)
+        taken.add(key)
+        meta = _meta(obj)
+        name = binding_name(str(obj.get("kind") or ""), str(meta.get("name") or ""))
+        binding = f"binding:{meta.get('namespace') or ''}/{name}"
+        binding = binding if binding not in plan.graph else f"{binding}#{key}"
+        plan.add(f"workload:{key}", "workload", obj)
+        plan.add(f"match:{key}", "match", obj, [*policies, f"workload:{key}"])
+        plan.add(binding, "binding", obj, [f"workload:{key}", f"match:{key}"])
+
+
+def add_snapshot_bindings(plan: Plan) -> None:
+    if plan.inputs.from_policies:
+        return
+    for binding in plan.inputs.bindings:
+        _, namespace, name = binding_key(binding)
+        node = f"binding:{namespace}/{name}"
+        if node not in plan.graph:
+            plan.add(node, "binding", binding)
+
+
+def add_schedules(plan: Plan) -> None:
+    clusters = plan.nodes_of("cluster")
+    for binding in plan.nodes_of("binding"):
+        plan.add("schedule:" + binding.removeprefix("binding:"), "schedule", None, [binding, *clusters])
+
+
+def add_report(plan: Plan) -> None:
+    plan.add(REPORT, "report", None, [*plan.nodes_of("schedule"), *plan.nodes_of("cluster")])
+
+
+_COMPILE_STEPS: tuple[Callable[[Plan], None], ...] = (
+    add_clusters, add_policies, add_workloads, add_snapshot_bindings, add_schedules, add_report,
+)
+
+
+# ------------------------------------------------------------------------------------ node computations
+
+
+def compute_cluster(plan: Plan, node: str) -> ClusterNode:
+    cluster = plan.source(node)
+    return ClusterNode(ClusterView.from_object(cluster), ClusterCapacity.from_cluster(cluster))
+
+
+def compute_policy(plan: Plan, node: str) -> PolicyView:
+    defaulted = apply_admission_defaults(copy.deepcopy(dict(plan.source(node))))
+    return PolicyView.from_object(defaulted)
+
+
+def compute_workload(plan: Plan, node: str) -> Any:
+    return interpret_workload(plan.source(node), plan.inputs.library, plan.inputs.gates)
+
+
+def compute_match(plan: Plan, node: str) -> PolicyChoice:
+    policies = [plan.results[p] for p in sorted(plan.graph.predecessors(node)) if p.startswith("policy:")]
+    return choose_policy(ResourceView.from_object(plan.source(node)), policies, plan.inputs.gates)
+
+
+def _previous_binding(plan: Plan, obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    meta = _meta(obj)
+    namespace = str(meta.get("namespace") or "")
+    kind = "ResourceBinding" if namespace else "ClusterResourceBinding"
+    wanted = (kind, namespace, binding_name(str(obj.get("kind") or ""), str(meta.get("name") or "")))
+    return next((b for b in plan.inputs.bindings if binding_key(b) == wanted), None)
+
+
+def compute_binding(plan: Plan, node: str) -> BuiltBinding:
+    obj = plan.source(node)
+    if not plan.inputs.from_policies:
+        resource = ResourceRef.from_api((obj.get("spec") or {}).get("resource") or {})
+        return BuiltBinding(copy.deepcopy(dict(obj)), resource)
+    parents = sorted(plan.graph.predecessors(node))
+    interpretation = plan.results[next(p for p in parents if p.startswith("workload:"))]
+    choice: PolicyChoice = plan.results[next(p for p in parents if p.startswith("match:"))]
+    resource = ResourceRef.from_api(obj)
+    if choice.chosen is None:
+        return BuiltBinding(None, resource, choice, interpretation)
+    if interpretation.error is not None:
+        return BuiltBinding(None, resource, choice, interpretation, interpretation.error)
+    chosen = choice.chosen
+    policy: PolicyView = plan.results[_policy_id(chosen.kind, chosen.namespace, chosen.name)]
+    binding = build_binding(obj, policy.source, interpretation, _previous_binding(plan, obj))
+    return BuiltBinding(binding, resource, choice, interpretation)
+
+
+def _fleet(plan: Plan, node: str) -> Fleet:
+    clusters: list[ClusterNode] = [plan.results[p] for p in sorted(plan.graph.predecessors(node))
+                                   if p.startswith("cluster:")]
+    return Fleet(tuple(c.view for c in clusters), {c.view.name: c.capacity for c in clusters})
+
+
+def compute_schedule(plan: Plan, node: str) -> ScheduleOutcome | None:
+    built: BuiltBinding = plan.results["binding:" + node.removeprefix("schedule:")]
+    if built.binding is None:
+        failure = None if built.error is None else ScheduleFailure("Error", built.error)
+        return None if failure is None else ScheduleOutcome("InterpretationFailed", None, failure=failure)
+    fleet = _fleet(plan, node)
+    spec = built.binding.get("spec") or {}
+    previous = targets_from_api(spec.get("clusters")) if "clusters" in spec else None
+    deleting = [view.name for view in fleet.views if view.deleting]
+    trigger = needs_scheduling(built.binding, deleting, plan.inputs.gates)
+    if trigger is None:
+        return ScheduleOutcome(None, previous)
+    return ScheduleOutcome(trigger, previous, schedule(built.binding, fleet, plan.inputs.gates))
+
+
+# ------------------------------------------------------------------------------------ the report
+
+
+def _claimed_policy(binding: Mapping[str, Any]) -> PolicyReport | None:
+    notes = _meta(binding).get("annotations") or {}
+    if notes.get(_PP_CLAIM[1]):
+        return PolicyReport(POLICY, str(notes.get(_PP_CLAIM[0]) or ""), str(notes[_PP_CLAIM[1]]))
+    if notes.get(_CPP_CLAIM):
+        return PolicyReport("ClusterPropagationPolicy", "", str(notes[_CPP_CLAIM]))
+    return None
+
+
+def _binding_report(
+    built: BuiltBinding, outcome: ScheduleOutcome, identity: tuple[str, str, str]
+) -> BindingReport:
+    binding = built.binding or {}
+    spec = binding.get("spec") or {}
+    result = outcome.result
+    error = outcome.error
+    policy = PolicyReport.from_choice(built.choice) if built.choice is not None else _claimed_policy(binding)
+    components = tuple(
+        (str(c.get("name") or ""), int(c.get("replicas") or 0)) for c in spec.get("components") or ()
+    )
+    return BindingReport(
+        *identity, resource=built.resource, policy=policy, interpretation=built.interpretation,
+        replicas=int(spec.get("replicas") or 0), components=components, trigger=outcome.trigger,
+        clusters=None if error is not None else outcome.effective(), previous=outcome.previous, error=error,
+        condition=result.condition if result is not None else None,
+        affinity_name=result.observed_affinity_name if result is not None else "",
+        explanations=result.explanations if result is not None else (),
+    )
+
+
+def _identity(built: BuiltBinding) -> tuple[str, str, str]:
+    if built.binding is not None:
+        return binding_key(built.binding)
+    namespace = built.resource.namespace
+    kind = "ResourceBinding" if namespace else "ClusterResourceBinding"
+    return kind, namespace, binding_name(built.resource.kind, built.resource.name)
+
+
+_Entry = tuple[BindingReport, BuiltBinding, ScheduleOutcome]
+
+
+def _cluster_reports(plan: Plan, entries: list[_Entry]) -> list[ClusterReport]:
+    placed: dict[str, list[tuple[str, Mapping[str, Any], TargetCluster]]] = defaultdict(list)
+    for report, built, outcome in entries:
+        spec = (built.binding or {}).get("spec") or {}
+        label = f"{report.namespace}/{report.name}" if report.namespace else report.name
+        for target in outcome.effective() if built.binding is not None else ():
+            placed[target.name].append((label, spec, target))
+    clusters: list[ClusterNode] = [plan.results[n] for n in plan.nodes_of("cluster")]
+    return [cluster_report(c.capacity, placed.get(c.view.name, ())) for c in clusters]
+
+
+def compute_report(plan: Plan, node: str) -> PlacementReport:
+    entries: list[_Entry] = []
+    unmatched: list[ResourceRef] = []
+    for schedule_node in plan.nodes_of("schedule"):
+        built: BuiltBinding = plan.results["binding:" + schedule_node.removeprefix("schedule:")]
+        outcome: ScheduleOutcome | None = plan.results[schedule_node]
+        if outcome is None:
+            unmatched.append(built.resource)
+            continue
+        entries.append((_binding_report(built, outcome, _identity(built)), built, outcome))
+    entries.sort(key=lambda e: (e[0].namespace, e[0].name, e[0].kind))
+    return PlacementReport(
+        mode=MODE_POLICIES if plan.inputs.from_policies else MODE_BINDINGS,
+        feature_gates=dict(plan.inputs.gates.overrides),
+        bindings=tuple(e[0] for e in entries),
+        clusters=tuple(_cluster_reports(plan, entries)),
+        unmatched=tuple(sorted(unmatched, key=lambda r: (r.namespace, r.kind, r.name, r.api_version))),
+    )
+
+
+_COMPUTE: Mapping[str, Callable[[Plan, str], Any]] = {
+    "cluster": compute_cluster,
+    "policy": compute_policy,
+    "workload": compute_workload,
+    "match": compute_match,
+    "binding": compute_binding,
+    "schedule": compute_schedule,
+    "report": compute_report,
+}
+
+
+# ------------------------------------------------------------------------------------ loading
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedInputs:
+    """Inputs read from files, with every diagnostic met; ``io_failed`` for unreadable or malformed files."""
+
+    inputs: PlanInputs
+    diagnostics: tuple[Diagnostic, ...]
+    io_failed: bool
+
+    @property
+    def policy_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+
+def _split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    kpl_paths: list[Path] = []
+    yaml_paths: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            kpl_paths.append(path)
+            yaml_paths.append(path)
+        else:
+            (yaml_paths if path.suffix in SUFFIXES else kpl_paths).append(path)
+    return kpl_paths, yaml_paths
+
+
+def _policy_objects(paths: list[Path], gates: FeatureGates) -> tuple[list[Mapping[str, Any]], Library,
+                                                                     list[Diagnostic], bool]:
+    kpl_paths, yaml_paths = _split_paths(paths)
+    project = load_project(kpl_paths)
+    context = check_project(project)
+    diagnostics = [*project.diagnostics, *context.diagnostics]
+    policies: list[Mapping[str, Any]] = [
+        c.object for c in context.policies if not any(d.is_error for d in c.diagnostics)
+    ]
+    found, problems = load_snapshot(yaml_paths) if yaml_paths else (Snapshot(), [])
+    diagnostics.extend(problems)
+    policies.extend(found.policies)
+    rules = [(d, s.name) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
+    return policies, library_with(rules), diagnostics, project.io_failed or bool(problems)
+
+
+def _unique_policies(policies: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    seen: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    for policy in policies:
+        meta = _meta(policy)
+        key = (str(policy.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        seen.setdefault(key, policy)
+    return list(seen.values())
+
+
+def load_plan_inputs(
+    policy_paths: Iterable[Path], snapshot_paths: Iterable[Path], gates: FeatureGates | None = None
+) -> LoadedInputs:
+    """Read policies (kpl files, PropagationPolicy YAML) and a snapshot into plan inputs.
+
+    Without policy paths the snapshot's bindings are scheduled as they are. Policies given in files take
+    precedence over same-named ones in the snapshot (they are the new version of that policy).
+    """
+    gates = gates or FeatureGates()
+    snapshot, problems = load_snapshot(snapshot_paths)
+    diagnostics: list[Diagnostic] = list(problems)
+    io_failed = bool(problems)
+    paths = list(policy_paths)
+    library, policies = builtin_library(), []
+    if paths:
+        given, library, found, failed = _policy_objects(paths, gates)
+        diagnostics.extend(found)
+        io_failed = io_failed or failed
+        policies = _unique_policies([*given, *snapshot.policies])
+    inputs = PlanInputs(
+        clusters=tuple(snapshot.clusters), workloads=tuple(snapshot.workloads), policies=tuple(policies),
+        bindings=tuple(snapshot.bindings), library=library, gates=gates, from_policies=bool(paths),
+    )
+    return LoadedInputs(inputs, tuple(diagnostics), io_failed)

@@ -1,0 +1,408 @@
+"""The placement report of ``kpl plan``: per binding where it goes and why, per cluster what it receives.
+
+The report is plain data (frozen dataclasses) built by :mod:`kpl.engine.plan`; three renderers turn it
+into JSON (``formatVersion: 1``, sorted keys, byte-stable for the same input; described in
+``docs/report.md``), text (rich tables) and GitHub-flavoured markdown for pull-request comments.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpl.engine.bindings import Interpretation, PolicyChoice
+from kpl.engine.quantity import Quantity, QuantityError
+from kpl.engine.scheduler.capacity import ClusterCapacity
+from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure, SchedulingCondition
+from kpl.engine.scheduler.types import TargetCluster, targets_to_api
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+__all__ = [
+    "FORMAT_VERSION",
+    "BindingReport",
+    "ClusterReport",
+    "PlacementReport",
+    "PolicyReport",
+    "ResourceRef",
+    "cluster_report",
+    "render_json",
+    "render_markdown",
+    "render_text",
+    "report_to_json",
+    "target_requests",
+]
+
+FORMAT_VERSION = 1
+REQUEST_NAMES = ("cpu", "memory")
+FREE_NAMES = ("cpu", "memory", "pods")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> ResourceRef:
+        meta = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else raw
+        assert isinstance(meta, Mapping)
+        return cls(str(raw.get("apiVersion") or ""), str(raw.get("kind") or ""),
+                   str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.api_version} {self.kind} {where}{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"apiVersion": self.api_version, "kind": self.kind, "namespace": self.namespace,
+                "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyReport:
+    """The policy behind a binding; ``priority``/``match`` are None when only the binding's claim is known."""
+
+    kind: str
+    namespace: str
+    name: str
+    priority: int | None = None
+    match: str | None = None
+    claimed: bool = False
+    preempted: bool = False
+    lost: tuple[tuple[str, str, str, str], ...] = ()
+
+    @classmethod
+    def from_choice(cls, choice: PolicyChoice) -> PolicyReport | None:
+        if choice.chosen is None:
+            return None
+        chosen = choice.chosen.to_json()
+        lost = tuple((ref.kind, ref.namespace, ref.name, reason) for ref, reason in choice.losers)
+        return cls(chosen["kind"], chosen["namespace"], chosen["name"], chosen["priority"], chosen["match"],
+                   choice.claimed, choice.preempted, lost)
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "namespace": self.namespace, "name": self.name, "priority": self.priority,
+            "match": self.match, "claimed": self.claimed, "preempted": self.preempted,
+            "lost": [{"kind": k, "namespace": n, "name": m, "reason": r} for k, n, m, r in self.lost],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BindingReport:
+    """One binding's outcome. ``clusters`` is None when scheduling failed or did not run (see ``trigger``)."""
+
+    kind: str
+    namespace: str
+    name: str
+    resource: ResourceRef
+    policy: PolicyReport | None
+    interpretation: Interpretation | None
+    replicas: int
+    components: tuple[tuple[str, int], ...]
+    trigger: str | None
+    clusters: tuple[TargetCluster, ...] | None
+    previous: tuple[TargetCluster, ...] | None
+    error: ScheduleFailure | None
+    condition: SchedulingCondition | None
+    affinity_name: str = ""
+    explanations: tuple[ClusterExplanation, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "namespace": self.namespace, "name": self.name,
+            "resource": self.resource.to_json(),
+            "policy": None if self.policy is None else self.policy.to_json(),
+            "interpretation": _interpretation_json(self.interpretation),
+            "replicas": self.replicas,
+            "components": [{"name": n, "replicas": r} for n, r in self.components],
+            "trigger": self.trigger,
+            "clusters": None if self.clusters is None else targets_to_api(self.clusters),
+            "previousClusters": None if self.previous is None else targets_to_api(self.previous),
+            "error": None if self.error is None else self.error.to_api(),
+            "condition": None if self.condition is None else self.condition.to_api(),
+            "affinityName": self.affinity_name,
+            "explanations": [_explanation_json(e) for e in self.explanations],
+        }
+
+
+def _interpretation_json(found: Interpretation | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"operation": found.operation, "origin": found.origin, "error": found.error}
+
+
+def _explanation_json(found: ClusterExplanation) -> dict[str, Any]:
+    return {
+        "cluster": found.name, "filter": found.filter_plugin or None, "reason": found.reason or None,
+        "deleting": found.skipped_deleting, "score": found.score,
+        "allocatableReplicas": found.allocatable_replicas, "availableReplicas": found.available_replicas,
+        "overflowOrder": found.overflow_order, "selected": found.selected, "replicas": found.replicas,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterReport:
+    """What one cluster would run: replicas and cpu/memory requests, against what it has free."""
+
+    name: str
+    replicas: int
+    bindings: tuple[str, ...]
+    requests: Mapping[str, Quantity] = field(default_factory=dict)
+    free: Mapping[str, Quantity] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.name, "replicas": self.replicas, "bindings": list(self.bindings),
+            "requests": {name: str(q) for name, q in sorted(self.requests.items())},
+            "free": None if self.free is None else {name: str(q) for name, q in sorted(self.free.items())},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementReport:
+    """The whole plan: how bindings were found (``mode``), the gates set, and the outcomes."""
+
+    mode: str
+    feature_gates: Mapping[str, bool]
+    bindings: tuple[BindingReport, ...]
+    clusters: tuple[ClusterReport, ...]
+    unmatched: tuple[ResourceRef, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(binding.failed for binding in self.bindings)
+
+    def summary(self) -> dict[str, int]:
+        failed = sum(1 for b in self.bindings if b.failed)
+        kept = sum(1 for b in self.bindings if not b.failed and b.trigger is None)
+        return {"bindings": len(self.bindings), "failed": failed, "unchanged": kept,
+                "scheduled": len(self.bindings) - failed - kept, "unmatched": len(self.unmatched)}
+
+
+# ------------------------------------------------------------------------------------ cluster usage
+
+
+def _quantity(value: Any) -> Quantity | None:
+    try:
+        return Quantity.from_json(value) if isinstance(value, str | int | float) else None
+    except QuantityError:
+        return None
+
+
+def _add_requests(total: dict[str, Quantity], requirements: Any, count: int) -> None:
+    requests = (requirements or {}).get("resourceRequest") if isinstance(requirements, Mapping) else None
+    for name in REQUEST_NAMES:
+        found = _quantity((requests or {}).get(name))
+        if found is not None:
+            total[name] = total[name] + found * count if name in total else found * count
+
+
+def target_requests(spec: Mapping[str, Any], target: TargetCluster) -> dict[str, Quantity]:
+    """The cpu/memory requests one ``spec.clusters`` entry puts on its cluster.
+
+    Multi-component bindings run every component on each cluster (with the entry's per-component
+    replicas when it records them); single-template ones run the entry's replicas.
+    """
+    total: dict[str, Quantity] = {}
+    components = spec.get("components") or []
+    if components:
+        counts = None if target.components is None else {c.name: c.replicas for c in target.components}
+        for component in components:
+            name, replicas = str(component.get("name") or ""), int(component.get("replicas") or 0)
+            count = replicas if counts is None else counts.get(name, 0)
+            _add_requests(total, component.get("replicaRequirements"), count)
+        return total
+    _add_requests(total, spec.get("replicaRequirements"), target.replicas)
+    return total
+
+
+def _free(capacity: ClusterCapacity) -> dict[str, Quantity] | None:
+    if not capacity.has_summary:
+        return None
+    free: dict[str, Quantity] = {}
+    for name in FREE_NAMES:
+        if name in capacity.allocatable:
+            amount = capacity.allocatable[name]
+            for used in (capacity.allocated.get(name), capacity.allocating.get(name)):
+                amount = amount - used if used is not None else amount
+            free[name] = amount
+    return free
+
+
+def cluster_report(
+    capacity: ClusterCapacity, placements: Iterable[tuple[str, Mapping[str, Any], TargetCluster]]
+) -> ClusterReport:
+    """Sum what ``placements`` (binding label, binding spec, its entry here) put on the cluster."""
+    requests: dict[str, Quantity] = {}
+    replicas, names = 0, []
+    for label, spec, target in placements:
+        names.append(label)
+        replicas += target.replicas
+        for name, amount in target_requests(spec, target).items():
+            requests[name] = requests[name] + amount if name in requests else amount
+    return ClusterReport(capacity.name, replicas, tuple(sorted(names)), requests, _free(capacity))
+
+
+# ------------------------------------------------------------------------------------ renderers
+
+
+def report_to_json(report: PlacementReport) -> dict[str, Any]:
+    return {
+        "formatVersion": FORMAT_VERSION,
+        "mode": report.mode,
+        "featureGates": dict(sorted(report.feature_gates.items())),
+        "summary": report.summary(),
+        "bindings": [binding.to_json() for binding in report.bindings],
+        "clusters": [cluster.to_json() for cluster in report.clusters],
+        "unmatched": [resource.to_json() for resource in report.unmatched],
+    }
+
+
+def render_json(report: PlacementReport) -> str:
+    """The JSON report: sorted keys, two-space indent, a final newline."""
+    return json.dumps(report_to_json(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _qualified(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _target_text(target: TargetCluster) -> str:
+    if target.components:
+        return f"{target.name} (" + ", ".join(f"{c.name}: {c.replicas}" for c in target.components) + ")"
+    return f"{target.name}: {target.replicas}" if target.replicas else target.name
+
+
+def _targets_text(targets: Sequence[TargetCluster] | None) -> str:
+    if targets is None:
+        return "-"
+    return ", ".join(_target_text(t) for t in targets) if targets else "(none)"
+
+
+def _outcome_text(binding: BindingReport) -> str:
+    if binding.error is not None:
+        return f"{binding.error.type}: {binding.error.message}"
+    if binding.trigger is None:
+        return "unchanged: the scheduler would keep the current result"
+    return f"scheduled ({binding.trigger})"
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
+def _why(found: ClusterExplanation) -> str:
+    if found.skipped_deleting:
+        return "being deleted"
+    if found.filter_plugin:
+        return f"{found.filter_plugin}: {found.reason}"
+    if not found.selected:
+        return "not selected" if found.score is not None else "-"
+    return "selected" if found.replicas is not None else "selected, no replicas left for it"
+
+
+def _explanation_row(found: ClusterExplanation) -> list[str]:
+    counts = (found.score, found.available_replicas, found.replicas)
+    return [found.name, _why(found), *(_cell(count) for count in counts)]
+
+
+_EXPLANATION_COLUMNS = ("cluster", "outcome", "score", "available replicas", "replicas")
+_CLUSTER_COLUMNS = ("cluster", "replicas", "cpu requested", "cpu free", "memory requested", "memory free",
+                    "pods free")
+
+
+def _cluster_row(cluster: ClusterReport) -> list[str]:
+    free = cluster.free or {}
+    return [cluster.name, str(cluster.replicas), _cell(cluster.requests.get("cpu")), _cell(free.get("cpu")),
+            _cell(cluster.requests.get("memory")), _cell(free.get("memory")), _cell(free.get("pods"))]
+
+
+def _lost_lines(policy: PolicyReport | None, prefix: str) -> list[str]:
+    lost = policy.lost if policy is not None else ()
+    return [f"{prefix}{kind} {_qualified(ns, name)} lost: {why}" for kind, ns, name, why in lost]
+
+
+def _binding_lines(binding: BindingReport) -> list[str]:
+    return [
+        f"{binding.kind} {_qualified(binding.namespace, binding.name)}",
+        f"  resource: {binding.resource}",
+        f"  policy:   {_cell(binding.policy)}",
+        *_lost_lines(binding.policy, "    "),
+        f"  result:   {_outcome_text(binding)}",
+        f"  clusters: {_targets_text(binding.clusters)} (before: {_targets_text(binding.previous)})",
+    ]
+
+
+def _table(columns: Sequence[str], rows: Iterable[Sequence[str]], title: str | None = None) -> Table:
+    table = Table(*columns, title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  title_justify="left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def render_text(report: PlacementReport, *, color: bool = False, width: int = 120) -> str:
+    """Human-readable tables; no colour codes unless ``color``."""
+    stream = io.StringIO()
+    console = Console(file=stream, width=width, force_terminal=color, color_system="auto" if color else None,
+                      highlight=False, emoji=False, markup=False)
+    for binding in report.bindings:
+        console.print("\n".join(_binding_lines(binding)))
+        if binding.explanations:
+            console.print(_table(_EXPLANATION_COLUMNS, map(_explanation_row, binding.explanations)))
+        console.print()
+    console.print(_table(_CLUSTER_COLUMNS, map(_cluster_row, report.clusters), "clusters"))
+    for resource in report.unmatched:
+        console.print(f"no policy matches {resource}")
+    counts = report.summary()
+    console.print(f"{counts['bindings']} binding(s): {counts['scheduled']} scheduled, "
+                  f"{counts['unchanged']} unchanged, {counts['failed']} failed")
+    return stream.getvalue()
+
+
+def _md(value: Any) -> str:
+    return _cell(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines.extend("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows)
+    return lines
+
+
+def _md_binding(binding: BindingReport) -> list[str]:
+    lines = ["", f"### `{_qualified(binding.namespace, binding.name)}`", ""]
+    lost = _lost_lines(binding.policy, "- ")
+    lines += [*lost, ""] if lost else []
+    if binding.explanations:
+        lines += _md_table(_EXPLANATION_COLUMNS, map(_explanation_row, binding.explanations))
+    return lines
+
+
+def render_markdown(report: PlacementReport) -> str:
+    """GitHub-flavoured markdown: a summary table, one table per binding, the cluster table."""
+    rows = [[f"`{_qualified(b.namespace, b.name)}`", str(b.resource), _cell(b.policy),
+             _targets_text(b.clusters), _outcome_text(b)] for b in report.bindings]
+    lines = ["## kpl plan", "", *_md_table(("binding", "resource", "policy", "clusters", "result"), rows)]
+    for binding in report.bindings:
+        lines += _md_binding(binding)
+    lines += ["", "### clusters", "", *_md_table(_CLUSTER_COLUMNS, map(_cluster_row, report.clusters))]
+    if report.unmatched:
+        lines += ["", "No policy matches: " + ", ".join(f"`{r}`" for r in report.unmatched)]
+    return "\n".join(lines) + "\n"
