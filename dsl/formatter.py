@@ -94,10 +94,15 @@ def _postfix(expr: ast.Expr, indent: str) -> str:
 
 
 def _comprehension(expr: ast.Comprehension, indent: str) -> str:
-    text = f"{format_expr(expr.element, indent)} for {', '.join(expr.targets)} in {_wrap(expr.iterable, 1, indent)}"
-    if expr.condition is not None:
-        text += f" if {_wrap(expr.condition, 1, indent)}"
-    return text
+    element = format_expr(expr.element, indent)
+    loop = f"for {', '.join(expr.targets)} in {_wrap(expr.iterable, 1, indent)}"
+    condition = f"if {_wrap(expr.condition, 1, indent)}" if expr.condition is not None else ""
+    flat = " ".join(p for p in (element, loop, condition) if p)
+    if not _too_long(flat, indent):
+        return flat
+    cont = indent + INDENT
+    condition = f"if {_wrap(expr.condition, 1, cont)}" if expr.condition is not None else ""
+    return f"\n{cont}".join(p for p in (element, loop, condition) if p)
 
 
 def _entries(parts: list[str], open_: str, close: str, indent: str) -> str:
@@ -137,16 +142,38 @@ def _with(expr: ast.With, indent: str) -> str:
     return f"{_wrap(expr.target, 9, indent)} with {body}"
 
 
+def _too_long(text: str, indent: str) -> bool:
+    # Leave room for what precedes the expression on its line (`name = `, a key).
+    return "\n" in text or len(indent) + len(text) > WIDTH - 16
+
+
+def _operands(expr: ast.Expr, op: str) -> list[ast.Expr]:
+    if isinstance(expr, ast.Binary) and expr.op == op:
+        return [*_operands(expr.left, op), expr.right]
+    return [expr]
+
+
 def _binary(expr: ast.Binary, indent: str) -> str:
     level = _PRECEDENCE[expr.op]
     left = _wrap(expr.left, level if level in (1, 2, 3, 6, 7) else level + 1, indent)
     right = _wrap(expr.right, level + 1, indent)
-    return f"{left} {expr.op} {right}"
+    flat = f"{left} {expr.op} {right}"
+    if expr.op in ("and", "or", "??") and _too_long(flat, indent):
+        cont = indent + INDENT
+        first, *rest = _operands(expr, expr.op)
+        parts = [_wrap(first, level, cont), *(_wrap(o, level + 1, cont) for o in rest)]
+        return f"\n{cont}{expr.op} ".join(parts)
+    return flat
 
 
 def _conditional(expr: ast.Conditional, indent: str) -> str:
     parts = (format_expr(expr.condition, indent), format_expr(expr.then, indent), format_expr(expr.otherwise, indent))
-    return "if {} then {} else {}".format(*parts)
+    flat = "if {} then {} else {}".format(*parts)
+    if not _too_long(flat, indent):
+        return flat
+    cont = indent + INDENT
+    condition, then, otherwise = (format_expr(e, cont) for e in (expr.condition, expr.then, expr.otherwise))
+    return f"if {condition}\n{cont}then {then}\n{cont}else {otherwise}"
 
 
 def _call(expr: ast.Call, indent: str) -> str:
@@ -189,6 +216,15 @@ class _Writer:
     def __init__(self, comments: tuple[tuple[Span, str], ...]) -> None:
         self.lines: list[str] = []
         self.comments = list(comments)
+        self.last_end = 0
+
+    def blank_line_kept(self, start: int, source_text: str) -> None:
+        """Keep one blank line where the author left at least one (never right after an opening brace)."""
+        gap = source_text[self.last_end:start].split("\n")[1:-1]
+        if any(not line.strip() for line in gap) and self.lines and self.lines[-1] and not (
+            self.lines[-1].endswith("{")
+        ):
+            self.lines.append("")
 
     def leading(self, start: int, indent: str) -> None:
         while self.comments and self.comments[0][0].start < start:
@@ -196,7 +232,9 @@ class _Writer:
 
     def line(self, text: str, node_span: Span | None, indent: str, source_text: str) -> None:
         if node_span is not None and node_span.end > node_span.start:
+            self.blank_line_kept(node_span.start, source_text)
             self.leading(node_span.start, indent)
+            self.last_end = node_span.end
         text = indent + text
         if node_span is not None and self.comments:
             end_line = source_text.count("\n", 0, node_span.end)
@@ -273,9 +311,11 @@ class _Formatter:
 
     def block(self, head: str, span: Span, indent: str, body: Callable[[str], None]) -> None:
         self.line(head + " {", span, indent)
+        self.out.last_end = span.start
         body(indent + INDENT)
         self.out.leading(span.end, indent + INDENT)
         self.out.lines.append(indent + "}")
+        self.out.last_end = span.end
 
     def interpreter(self, node: ast.Interpreter, indent: str) -> None:
         def body(inner: str) -> None:
