@@ -35,8 +35,9 @@ def configure_logging(fmt: str, verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
 
     def rename(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-        event["msg"] = event.pop("event", "")
-        return event
+        message = event.pop("event", "")
+        head = {"ts": event.pop("ts", None), "logger": event.pop("logger", "kpl"), "level": event.pop("level", None)}
+        return {**head, "msg": message, **event}
 
     def epoch_ms(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
         import time
