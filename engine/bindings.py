@@ -170,8 +170,10 @@ def _component_api(raw: Any) -> dict[str, Any]:
     return out
 
 
-def _run_components(obj: Mapping[str, Any], rule: CompiledInterpreter, origin: str) -> Interpretation:
-    found = rule.run("InterpretComponent", desired=dict(obj))["components"]
+def _run_components(
+    obj: Mapping[str, Any], rule: CompiledInterpreter, origin: str, gates: FeatureGates
+) -> Interpretation:
+    found = rule.run("InterpretComponent", desired=dict(obj), gates=gates)["components"]
     items = found if isinstance(found, list) else []
     return Interpretation("InterpretComponent", origin, components=tuple(_component_api(c) for c in items))
 
@@ -181,7 +183,7 @@ def _run_replicas(
 ) -> Interpretation:
     rule = library.get(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
     if rule is not None and rule.implements("InterpretReplica"):
-        answer = rule.run("InterpretReplica", desired=dict(obj))
+        answer = rule.run("InterpretReplica", desired=dict(obj), gates=gates)
         replicas, requirements = _count(answer.get("replica")), _requirements_api(answer.get("requires"))
     else:
         origin = NATIVE
@@ -205,7 +207,7 @@ def interpret_workload(
         if gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and rule is not None and rule.implements(
             "InterpretComponent"
         ):
-            return _run_components(obj, rule, origin)
+            return _run_components(obj, rule, origin, gates)
         if (rule is not None and rule.implements("InterpretReplica")) or key in NATIVE_REPLICA_KINDS:
             return _run_replicas(obj, library, origin, gates)
     except InterpretError as error:

@@ -158,7 +158,8 @@ def _explanation_json(found: ClusterExplanation) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ClusterReport:
-    """What one cluster would run: replicas and cpu/memory requests, against what it has free."""
+    """What one cluster would run: replicas (pods, every component's counted) and cpu/memory requests,
+    against what it has free."""
 
     name: str
     replicas: int
@@ -213,23 +214,32 @@ def _add_requests(total: dict[str, Quantity], requirements: Any, count: int) -> 
             total[name] = total[name] + found * count if name in total else found * count
 
 
-def target_requests(spec: Mapping[str, Any], target: TargetCluster) -> dict[str, Quantity]:
-    """The cpu/memory requests one ``spec.clusters`` entry puts on its cluster.
+def _pod_counts(spec: Mapping[str, Any], target: TargetCluster) -> list[tuple[int, Any]]:
+    """(replicas, requirements) pairs one ``spec.clusters`` entry runs on its cluster.
 
     Multi-component bindings run every component on each cluster (with the entry's per-component
     replicas when it records them); single-template ones run the entry's replicas.
     """
-    total: dict[str, Quantity] = {}
     components = spec.get("components") or []
-    if components:
-        counts = None if target.components is None else {c.name: c.replicas for c in target.components}
-        for component in components:
-            name, replicas = str(component.get("name") or ""), int(component.get("replicas") or 0)
-            count = replicas if counts is None else counts.get(name, 0)
-            _add_requests(total, component.get("replicaRequirements"), count)
-        return total
-    _add_requests(total, spec.get("replicaRequirements"), target.replicas)
-    return total
+    if not components:
+        return [(target.replicas, spec.get("replicaRequirements"))]
+    counts = None if target.components is None else {c.name: c.replicas for c in target.components}
+    pairs: list[tuple[int, Any]] = []
+    for component in components:
+        name, replicas = str(component.get("name") or ""), int(component.get("replicas") or 0)
+        count = replicas if counts is None else counts.get(name, 0)
+        pairs.append((count, component.get("replicaRequirements")))
+    return pairs
+
+
+def target_requests(spec: Mapping[str, Any], target: TargetCluster) -> tuple[int, dict[str, Quantity]]:
+    """The pods and cpu/memory requests one ``spec.clusters`` entry puts on its cluster."""
+    total: dict[str, Quantity] = {}
+    pods = 0
+    for count, requirements in _pod_counts(spec, target):
+        pods += count
+        _add_requests(total, requirements, count)
+    return pods, total
 
 
 def _free(capacity: ClusterCapacity) -> dict[str, Quantity] | None:
@@ -253,8 +263,9 @@ def cluster_report(
     replicas, names = 0, []
     for label, spec, target in placements:
         names.append(label)
-        replicas += target.replicas
-        for name, amount in target_requests(spec, target).items():
+        pods, found = target_requests(spec, target)
+        replicas += pods
+        for name, amount in found.items():
             requests[name] = requests[name] + amount if name in requests else amount
     return ClusterReport(capacity.name, replicas, tuple(sorted(names)), requests, _free(capacity))
 
