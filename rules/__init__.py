@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["rule_files", "rules_root"]
+__all__ = ["builtin_kinds", "rule_files", "rules_root"]
 
 
 def rules_root() -> Path:
@@ -19,3 +19,14 @@ def rules_root() -> Path:
 def rule_files() -> list[Path]:
     """Every built-in rule file, in a stable order."""
     return sorted(rules_root().rglob("*.kpl"))
+
+
+def builtin_kinds() -> dict[tuple[str, str], Path]:
+    """``(apiVersion, kind)`` of every built-in rule, read from the file layout (no parsing)."""
+    kinds: dict[tuple[str, str], Path] = {}
+    root = rules_root()
+    for path in rule_files():
+        group, version = path.relative_to(root).parts[:2]
+        api_version = version if group == "core" else f"{group}/{version}"
+        kinds[(api_version, path.stem)] = path
+    return kinds
