@@ -14,6 +14,7 @@ a value (:class:`Interpretation` with ``error``), never an exception.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,7 @@ __all__ = [
     "binding_name",
     "build_binding",
     "choose_policy",
+    "detector_ignores",
     "interpret_workload",
     "native_replicas",
 ]
@@ -96,6 +98,21 @@ class Interpretation:
         if self.components:
             fields["components"] = [copy.deepcopy(dict(c)) for c in self.components]
         return fields
+
+
+# Namespaces the detector never propagates from: Karmada's own, and those matching the controller
+# manager's default ``--skipped-propagating-namespaces`` (``kube-.*``, anchored).
+_RESERVED_NAMESPACES = frozenset({"karmada-system", "karmada-cluster"})
+_EXECUTION_SPACE_PREFIX = "karmada-es-"
+_SKIPPED_NAMESPACES = re.compile(r"kube-.*")
+
+
+def detector_ignores(obj: Mapping[str, Any]) -> bool:
+    """Whether Karmada's detector filters this template out before any policy matching."""
+    namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+    if namespace in _RESERVED_NAMESPACES or namespace.startswith(_EXECUTION_SPACE_PREFIX):
+        return True
+    return _SKIPPED_NAMESPACES.fullmatch(namespace) is not None
 
 
 # ------------------------------------------------------------------------------------ native interpreters

@@ -33,6 +33,7 @@ from kpl.engine.bindings import (
     binding_name,
     build_binding,
     choose_policy,
+    detector_ignores,
     interpret_workload,
 )
 from kpl.engine.check import check_project
@@ -221,6 +222,8 @@ def add_workloads(plan: Plan) -> None:
     policies = plan.nodes_of("policy")
     taken: set[str] = set()
     for obj in plan.inputs.workloads:
+        if detector_ignores(obj):
+            continue
         key = _workload_key(obj, taken)
         taken.add(key)
         meta = _meta(obj)

@@ -412,3 +412,11 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert main(["plan", str(failing), "--snapshot", str(EXAMPLE / "snapshot"), "-o", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["failed"] == 1
+
+
+def test_detector_skips_reserved_and_kube_namespaces() -> None:
+    namespaces = ("kube-system", "karmada-es-m1", "karmada-system", "mykube-x")
+    workloads = [deployment(f"app{i}", namespace) for i, namespace in enumerate(namespaces)]
+    cpp = policy("all", {}, kind="ClusterPropagationPolicy")
+    report = run([cluster("m1")], workloads, [cpp])
+    assert [b.resource.namespace for b in report.bindings] == ["mykube-x"] and not report.unmatched
