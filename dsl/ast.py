@@ -440,6 +440,7 @@ class ResourceLimit:
     resource: str
     value: str
     span: Span = _span()
+    value_span: Span = _span()
 
 
 @dataclass(frozen=True, slots=True)

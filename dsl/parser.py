@@ -30,6 +30,12 @@ _PUNCTUATION = {
     "LBRACE": "{", "RBRACE": "}", "LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]", "COMMA": ",",
     "COLON": ":", "SEMICOLON": ";", "EQUAL": "=", "DOT": ".", "QMARK": "?", "AT": "@",
 }
+_EXPRESSION_START = frozenset({"IDENT", "INT", "STRING", "LPAR", "LSQB"})
+_OPERAND_START = frozenset({
+    "NUMBER", "QUANTITY", "QUANTITY_LIKE", "TRUE", "FALSE", "NULL", "LBRACE", "DOT", "AT", "MINUS", "IF", "LET",
+    "NOT",
+})
+_CLOSERS = frozenset({"`}`", "`)`", "`]`"})
 _TERMINAL_WORDS = {
     "IDENT": "a name", "DNS_NAME": "a name", "STRING": "a string", "INT": "an integer",
     "NUMBER": "a number", "QUANTITY": "a quantity", "DURATION": "a duration such as `300s`",
@@ -39,10 +45,8 @@ _TERMINAL_WORDS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
 def _expression_parser() -> Lark:
-    grammar = resources.files("kpl.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, start="expr")
+    return _parser()
 
 
 def keywords() -> frozenset[str]:
@@ -82,10 +86,10 @@ def parse_expression(text: str, name: str = "<expression>") -> tuple[ast.Expr | 
     """Parse one expression (used by ``kpl interpret --expr`` and tests)."""
     source = Source(name, text)
     try:
-        tree = _expression_parser().parse(text)
+        tree = _expression_parser().parse(text, start="expr")
         return ToAst().transform(tree), []
     except UnexpectedInput as error:
-        return None, [_syntax_diagnostic(source, 0, error)]
+        return None, [_syntax_diagnostic(source, len(text), error)]
     except (VisitError, RecursionError):
         return None, [Diagnostic("parse.too_deep", "expression is nested too deeply", source, Span(0, 0))]
 
@@ -118,7 +122,7 @@ def _parse_chunk(
         tree, found = _parse_text(text)
         declarations = ToAst().transform(tree)
     except UnexpectedInput as error:
-        return [], [_syntax_diagnostic(source, start, error)]
+        return [], [_syntax_diagnostic(source, end, error)]
     except (VisitError, RecursionError) as error:
         cause = getattr(error, "orig_exc", error)
         message = "declaration is nested too deeply" if isinstance(cause, RecursionError) else str(cause)
@@ -133,9 +137,11 @@ _COMMENTS: list[Token] = []
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = resources.files("kpl.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    # `cache=True`: Lark keeps the built LALR tables in a file keyed by the grammar's hash, so only the
+    # first run on a machine pays for building them.
     return Lark(
-        grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _COMMENTS.append},
+        grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, start=["start", "expr"],
+        lexer_callbacks={"COMMENT": _COMMENTS.append}, cache=True,
     )
 
 
@@ -143,15 +149,39 @@ def _parse_text(text: str) -> tuple[Tree[Token], list[tuple[Span, str]]]:
     """Parse with the cached parser; comments are collected by its lexer callback (not re-entrant)."""
     _COMMENTS.clear()
     try:
-        tree = _parser().parse(text)
+        tree = _parser().parse(text, start="start")
         return tree, [(Span(t.start_pos or 0, t.end_pos or 0), str(t)) for t in _COMMENTS]
     finally:
         _COMMENTS.clear()
 
 
+def _expected_of(error: UnexpectedInput) -> set[str]:
+    """The terminals that could really come next (Lark's own set is widened by LALR state merging)."""
+    interactive = getattr(error, "interactive_parser", None)
+    if interactive is not None:
+        try:
+            return set(interactive.accepts())
+        except (UnexpectedInput, AttributeError, KeyError):
+            pass
+    return set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+
+
+@functools.lru_cache(maxsize=1)
+def _soft_keyword_terminals() -> frozenset[str]:
+    rules = _parser().rules
+    return frozenset(
+        str(symbol.name) for rule in rules if rule.origin.name == "soft_keyword" for symbol in rule.expansion
+    )
+
+
 def _describe_expected(expected: set[str]) -> list[str]:
     parser = _parser()
     words: set[str] = set()
+    if "IDENT" in expected:
+        expected = expected - _soft_keyword_terminals()  # they are names too: "a name" covers them
+    if expected >= _EXPRESSION_START:
+        expected = expected - _EXPRESSION_START - _OPERAND_START
+        words.add("an expression")
     for name in expected:
         if name in _PUNCTUATION:
             words.add(f"`{_PUNCTUATION[name]}`")
@@ -164,7 +194,16 @@ def _describe_expected(expected: set[str]) -> list[str]:
                 continue
             if pattern.type == "str":
                 words.add(f"`{pattern.value}`")
-    return sorted(words)
+    return sorted(words, key=_expected_order)
+
+
+def _expected_order(word: str) -> tuple[int, str]:
+    """Closing brackets first (the usual omission), then keywords, then names, then other punctuation."""
+    if word in _CLOSERS:
+        return 0, word
+    if word[1:2].isalpha():
+        return 1, word
+    return (2 if not word.startswith("`") else 3), word
 
 
 def _expected_keywords(expected: set[str]) -> list[str]:
@@ -180,43 +219,91 @@ def _expected_keywords(expected: set[str]) -> list[str]:
     return out
 
 
-def _syntax_diagnostic(source: Source, chunk_start: int, error: UnexpectedInput) -> Diagnostic:
+def _syntax_diagnostic(source: Source, chunk_end: int, error: UnexpectedInput) -> Diagnostic:
+    """A syntax error of the chunk ending at ``chunk_end`` (the next declaration starts there)."""
     if isinstance(error, UnexpectedCharacters):
-        offset = error.pos_in_stream or 0
-        char = source.text[offset : offset + 1]
-        expected = _describe_expected(set(error.allowed or ()))
-        help_text = f"expected {_join(expected)}" if expected else None
-        shown = char if char.isprintable() else repr(char)
-        return Diagnostic(
-            "parse.unexpected_character", f"unexpected character `{shown}`", source, Span(offset, offset + 1),
-            help=help_text,
-        )
+        return _unexpected_character(source, error)
     if isinstance(error, UnexpectedEOF):
-        end = len(source.text)
-        expected = _describe_expected(set(error.expected or ()))
-        return Diagnostic(
-            "parse.unexpected_eof", "unexpected end of file", source, Span(end, end),
-            help=f"expected {_join(expected)}" if expected else None,
-        )
+        return _unexpected_end(source, chunk_end, _expected_of(error))
     assert isinstance(error, UnexpectedToken)
+    if error.token.type == "$END":
+        return _unexpected_end(source, chunk_end, _expected_of(error))
     return _unexpected_token(source, error)
+
+
+def _unexpected_character(source: Source, error: UnexpectedCharacters) -> Diagnostic:
+    offset = error.pos_in_stream or 0
+    char = source.text[offset : offset + 1]
+    expected = _describe_expected(_expected_of(error))
+    help_text = f"expected {_join(expected)}" if expected else None
+    if char in "\"'":
+        line_end = source.text.find("\n", offset)
+        rest = source.text[offset + 1 : len(source.text) if line_end < 0 else line_end]
+        if char not in rest.replace("\\" + char, ""):
+            return Diagnostic(
+                "parse.unterminated_string", "string is not closed on this line", source,
+                Span(offset, offset + 1), help=f"add the closing {char} (strings cannot span lines)",
+            )
+    shown = char if char.isprintable() else repr(char)
+    return Diagnostic(
+        "parse.unexpected_character", f"unexpected character `{shown}`", source, Span(offset, offset + 1),
+        help=help_text,
+    )
+
+
+def _unexpected_end(source: Source, chunk_end: int, expected_set: set[str]) -> Diagnostic:
+    """Input ended inside a declaration: point right after its last token (not at a later line)."""
+    expected = _describe_expected(expected_set)
+    previous = _previous_end(source, chunk_end)
+    end = previous[0] if previous is not None else 0
+    span = Span(end, end)
+    if source.text[chunk_end:].strip():
+        what = _join(expected) if expected else "more input"
+        word = previous[1] if previous is not None else ""
+        next_line = source.line_col(chunk_end)[0]
+        return Diagnostic(
+            "parse.missing_token", f"expected {what} after `{word}`", source, Span(end, end + 1),
+            help=f"the declaration is not finished when the next one starts on line {next_line}",
+        )
+    unclosed = _unclosed_bracket(source.text[:chunk_end])
+    message = "unexpected end of file"
+    if unclosed is not None:
+        line, column = source.line_col(unclosed)
+        message += f": the `{source.text[unclosed]}` at {line}:{column} is not closed"
+    return Diagnostic(
+        "parse.unexpected_eof", message, source, span,
+        help=f"expected {_join(expected)}" if expected else None,
+    )
+
+
+_BRACKET_SCAN = re.compile(r"""#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[(){}\[\]]""")
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _unclosed_bracket(text: str) -> int | None:
+    """The offset of the innermost bracket still open at the end of ``text`` (strings and comments skipped)."""
+    stack: list[tuple[str, int]] = []
+    for match in _BRACKET_SCAN.finditer(text):
+        token = match.group()
+        if token in "({[":
+            stack.append((token, match.start()))
+        elif token in _PAIRS and stack and stack[-1][0] == _PAIRS[token]:
+            stack.pop()
+    return stack[-1][1] if stack else None
 
 
 def _unexpected_token(source: Source, error: UnexpectedToken) -> Diagnostic:
     token = error.token
-    expected_set = set(error.expected or ())
+    expected_set = _expected_of(error)
     expected = _describe_expected(expected_set)
-    if token.type == "$END":
-        end = len(source.text.rstrip())
-        return Diagnostic(
-            "parse.unexpected_eof", "unexpected end of file", source, Span(end, end),
-            help=f"expected {_join(expected)}" if expected else None,
-        )
     start = token.start_pos or 0
     span = Span(start, token.end_pos or start + len(token))
     text = str(token)
     suggestion = did_you_mean(text, _expected_keywords(expected_set)) if text.isidentifier() else None
     previous = _previous_end(source, start)
+    dangling = _dangling_line(source, start, previous)
+    if dangling is not None:
+        return dangling
     if previous is not None and suggestion is None:
         prev_end, prev_word = previous
         if source.line_col(prev_end)[0] < source.line_col(start)[0]:
@@ -228,6 +315,25 @@ def _unexpected_token(source: Source, error: UnexpectedToken) -> Diagnostic:
             )
     help_text = suggestion or (f"expected {_join(expected)}" if expected else None)
     return Diagnostic("parse.unexpected_token", f"unexpected `{text}`", source, span, help=help_text)
+
+
+def _dangling_line(source: Source, start: int, previous: tuple[int, str] | None) -> Diagnostic | None:
+    """``x =`` followed by a line ``y = ...``: the parser read ``y`` as the value and fails on the second
+    ``=``; the value is really missing on the line before."""
+    if previous is None or source.text[start : start + 1] != "=" or source.text[start : start + 2] == "==":
+        return None
+    word_start = previous[0] - len(previous[1])
+    line = source.line_col(word_start)[0]
+    if source.line_text(line)[: source.line_col(word_start)[1] - 1].strip():
+        return None  # the word before `=` does not start its line
+    before = _previous_end(source, word_start)
+    if before is None or before[1][-1:] not in ("=", "+", "-", "*", "/", "%", ",", "?", "("):
+        return None
+    end = before[0]
+    return Diagnostic(
+        "parse.missing_token", f"expected a value after `{before[1]}`", source, Span(end, end + 1),
+        help=f"the next line starts a new member, `{previous[1]} =`",
+    )
 
 
 _COMMENT_TAIL = re.compile(r"""^((?:[^#"']|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')*)#.*$""")

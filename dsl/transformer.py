@@ -258,7 +258,9 @@ class ToAst(Transformer[Token, Any]):
         return ast.StaticAssignment(children[0], tuple(children[1:]), span=_span(meta))
 
     def resource_limit(self, meta: Meta, children: list[Any]) -> ast.ResourceLimit:
-        return ast.ResourceLimit(children[0], _text(children[1]), span=_span(meta))
+        value = children[1]
+        value_span = _tok_span(value) if isinstance(value, Token) else _span(meta)
+        return ast.ResourceLimit(children[0], _text(value), span=_span(meta), value_span=value_span)
 
     # ---------------------------------------------------------------- expressions
     def let_expr(self, meta: Meta, children: list[Any]) -> ast.Let:

@@ -7,7 +7,7 @@ Each pass is a small function ``(context) -> None`` that appends diagnostics. Co
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from kpl.dsl import ast
@@ -18,6 +18,7 @@ from kpl.engine.interpreter import COMPONENT_FIELDS, MEMBER_OPERATIONS
 from kpl.engine.library import builtin_library
 from kpl.engine.policy import CompiledPolicy, compile_policy
 from kpl.engine.project import Project
+from kpl.engine.scheduler.affinity import is_label_key
 
 __all__ = ["CHECKS", "CheckContext", "check_project"]
 
@@ -78,7 +79,7 @@ def _children(expr: ast.Expr) -> list[ast.Expr]:
 
 
 def _check_names(ctx: CheckContext, expr: ast.Expr, source: Source, bound: frozenset[str],
-                 functions: frozenset[str]) -> None:
+                 functions: Mapping[str, int]) -> None:
     """Unknown variables and functions, arity of built-ins, bad quantity literals (scope-aware)."""
     if isinstance(expr, ast.Var):
         if expr.name not in bound:
@@ -104,8 +105,12 @@ def _check_names(ctx: CheckContext, expr: ast.Expr, source: Source, bound: froze
         _check_names(ctx, child, source, bound, functions)
 
 
-def _check_call(ctx: CheckContext, call: ast.Call, source: Source, functions: frozenset[str]) -> None:
+def _check_call(ctx: CheckContext, call: ast.Call, source: Source, functions: Mapping[str, int]) -> None:
     if call.function in functions:
+        count = functions[call.function]
+        if len(call.args) != count:
+            ctx.report("check.wrong_arity",
+                       f"`{call.function}` takes {_arguments(str(count))}, got {len(call.args)}", source, call.span)
         return
     entry = FUNCTIONS.get(call.function)
     if entry is None:
@@ -115,8 +120,16 @@ def _check_call(ctx: CheckContext, call: ast.Call, source: Source, functions: fr
     low, high, _ = entry
     if len(call.args) < low or (high is not None and len(call.args) > high):
         expected = str(low) if low == high else (f"at least {low}" if high is None else f"{low} to {high}")
-        ctx.report("check.wrong_arity", f"`{call.function}` takes {expected} arguments, got {len(call.args)}",
+        ctx.report("check.wrong_arity", f"`{call.function}` takes {_arguments(expected)}, got {len(call.args)}",
                    source, call.span)
+
+
+def _arguments(count: str) -> str:
+    return f"{count} argument" if count == "1" else f"{count} arguments"
+
+
+def _article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
 
 def _check_quantity(ctx: CheckContext, text: str, source: Source, span: Span) -> None:
@@ -159,7 +172,8 @@ def _check_types(ctx: CheckContext, root: ast.Expr, source: Source) -> None:
         for operand in wanted:
             found = _static_type(operand)
             if found not in (None, "bool"):
-                ctx.report("check.type_mismatch", f"expected a bool, found a {found}", source, operand.span)
+                ctx.report("check.type_mismatch", f"expected a bool, found {_article(found)}", source,
+                           operand.span)
         if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*", "/", "//", "%"):
             for operand in (expr.left, expr.right):
                 if _static_type(operand) == "bool":
@@ -190,7 +204,7 @@ def check_interpreters(ctx: CheckContext) -> None:
 def _check_interpreter_members(ctx: CheckContext, node: ast.Interpreter, source: Source) -> None:
     lets = frozenset(m.name for m in node.members if isinstance(m, ast.LetMember))
     fns = {m.name: m for m in node.members if isinstance(m, ast.FnMember)}
-    functions = frozenset(fns)
+    functions = {name: len(fn.params) for name, fn in fns.items()}
     seen: set[str] = set()
     for member in node.members:
         name = member.name
@@ -218,7 +232,7 @@ def _check_interpreter_members(ctx: CheckContext, node: ast.Interpreter, source:
 
 
 def _check_expr(ctx: CheckContext, expr: ast.Expr, source: Source, bound: frozenset[str] | set[str],
-                functions: frozenset[str]) -> None:
+                functions: Mapping[str, int]) -> None:
     _check_names(ctx, expr, source, frozenset(bound), functions)
     _check_types(ctx, expr, source)
 
@@ -258,6 +272,10 @@ def _check_policy_items(ctx: CheckContext, node: ast.Policy, source: Source) -> 
         if isinstance(item, ast.Preemption) and item.mode.lower() not in ("always", "never"):
             ctx.report("check.invalid_value", f"preemption must be `always` or `never`, not `{item.mode}`",
                        source, item.span, help_text=did_you_mean(item.mode.lower(), ["always", "never"]))
+        elif isinstance(item, ast.ConflictResolution):
+            _check_word(ctx, "conflict", item.mode, ("abort", "overwrite"), source, item.span)
+        elif isinstance(item, ast.Suspension):
+            _check_word(ctx, "suspend", item.what, ("dispatching", "scheduling"), source, item.span)
         elif isinstance(item, ast.SpreadConstraint):
             _check_spread(ctx, item, source)
         elif isinstance(item, ast.Failover):
@@ -272,8 +290,21 @@ def _check_policy_items(ctx: CheckContext, node: ast.Policy, source: Source) -> 
     if fields and "cluster" not in fields:
         ctx.report("check.spread_needs_cluster", "spreading by a field needs a `spread by cluster` constraint too",
                    source, spreads[0].span)
-    for duplicate in {f for f in fields if fields.count(f) > 1}:
-        ctx.report("check.duplicate_spread", f"two spread constraints by `{duplicate}`", source, spreads[0].span)
+    seen: dict[str, int] = {}
+    for spread in spreads:
+        key = spread.spread_by_field
+        if key is not None and seen.get(key) == 1:
+            ctx.report("check.duplicate_spread", f"two spread constraints by `{key}`", source, spread.span)
+        if key is not None:
+            seen[key] = seen.get(key, 0) + 1
+
+
+def _check_word(ctx: CheckContext, keyword: str, word: str, allowed: tuple[str, ...], source: Source,
+                span: Span) -> None:
+    if word.lower() not in allowed:
+        choices = " or ".join(f"`{a}`" for a in allowed)
+        ctx.report("check.invalid_value", f"`{keyword}` takes {choices}, not `{word}`", source, span,
+                   help_text=did_you_mean(word.lower(), allowed))
 
 
 def _check_spread(ctx: CheckContext, item: ast.SpreadConstraint, source: Source) -> None:
@@ -282,6 +313,9 @@ def _check_spread(ctx: CheckContext, item: ast.SpreadConstraint, source: Source)
         ctx.report("check.invalid_value", f"cannot spread by `{item.spread_by_field}`", source, item.span,
                    help_text=did_you_mean(item.spread_by_field, known)
                    or "use cluster, region, zone, provider or label")
+    if item.spread_by_label is not None and not is_label_key(item.spread_by_label):
+        ctx.report("check.invalid_label_key", f"`{item.spread_by_label}` is not a valid label key", source,
+                   item.span)
     if item.max_groups and item.min_groups is not None and item.max_groups < item.min_groups:
         ctx.report("check.spread_bounds", f"max {item.max_groups} is less than min {item.min_groups}", source,
                    item.span)
@@ -309,8 +343,9 @@ def check_quotas(ctx: CheckContext) -> None:
             ctx.report("check.duplicate_quota", f"quota `{node.name}` is declared twice", source, node.span)
         seen.add((node.namespace, node.name))
         limits = defaultdict(list)
+        for limit in (*node.overall, *(limit for a in node.assignments for limit in a.limits)):
+            _check_quantity(ctx, limit.value, source, limit.value_span)
         for limit in node.overall:
-            _check_quantity(ctx, limit.value, source, limit.span)
             limits[limit.resource].append(limit)
         for name, entries in limits.items():
             if len(entries) > 1:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpl.dsl import ast
-from kpl.dsl.diagnostics import Diagnostic
+from kpl.dsl.diagnostics import Diagnostic, did_you_mean
 from kpl.dsl.source import Source, Span
+from kpl.engine.scheduler.affinity import is_label_key
 
 __all__ = ["CompiledPolicy", "apply_admission_defaults", "compile_policy", "compile_quota", "label_selector"]
 
@@ -62,7 +63,7 @@ class _Compiler:
         if isinstance(term, ast.Not):
             negated, term = True, term.operand
         if isinstance(term, ast.Call) and term.function == "exists" and len(term.args) == 1:
-            key = _label_key(term.args[0])
+            key = self.label_key(term.args[0])
             if key is not None:
                 operator = "DoesNotExist" if negated else "Exists"
                 out.label_expressions.append({"key": key, "operator": operator})
@@ -71,15 +72,38 @@ class _Compiler:
             values = _string_values(term.right)
             if values is not None and self.place(term, values, out, for_clusters=for_clusters):
                 return
+        if self.unknown_name(term, for_clusters=for_clusters):
+            return
         allowed = "`labels.KEY`, `region`, `zone`, `provider` or `name`" if for_clusters else "`labels.KEY`"
         self.error(
             "compile.unsupported_selector", "this condition cannot be expressed as a Karmada selector",
             term.span, help_text=f"use `and` of `==`, `!=`, `in`, `not in` or `exists(...)` on {allowed}",
         )
 
+    def unknown_name(self, term: ast.Expr, *, for_clusters: bool) -> bool:
+        """A misspelled selector field (``regon == "a"``) is reported as such, with a suggestion."""
+        left = term.left if isinstance(term, ast.Binary) else None
+        if not isinstance(left, ast.Var) or left.name == "labels":
+            return False
+        known = ("labels", *FIELD_KEYS, "name") if for_clusters else ("labels",)
+        if left.name in known:
+            return False
+        self.error("compile.unknown_selector_field", f"unknown selector field `{left.name}`", left.span,
+                   help_text=did_you_mean(left.name, known) or f"use one of {', '.join(known)}")
+        return True
+
+    def label_key(self, expr: ast.Expr) -> str | None:
+        """The label key ``expr`` names, reporting a key Kubernetes would reject."""
+        key = _label_key(expr)
+        if key is not None and not is_label_key(key):
+            self.error("compile.invalid_label_key", f"`{key}` is not a valid label key", expr.span,
+                       help_text="a key is an optional DNS prefix and `/`, then up to 63 letters, digits, "
+                       "`-`, `_` or `.`, starting and ending with a letter or digit")
+        return key
+
     def place(self, term: ast.Binary, values: list[str], out: _Selector, *, for_clusters: bool) -> bool:
         positive = term.op in ("==", "in")
-        key = _label_key(term.left)
+        key = self.label_key(term.left)
         if key is not None:
             if term.op == "==" and len(values) == 1 and key not in out.match_labels:
                 out.match_labels[key] = values[0]
@@ -296,7 +320,7 @@ _SINGLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
     ast.PropagateDeps: ("propagateDeps", lambda i: True),
     ast.SchedulerName: ("schedulerName", lambda i: i.name),
     ast.ConflictResolution: ("conflictResolution", lambda i: i.mode.capitalize()),
-    ast.Suspension: ("suspension", lambda i: {i.what: True} if i.what != "dispatching" else {"dispatching": True}),
+    ast.Suspension: ("suspension", lambda i: {i.what.lower(): True}),
 }
 
 
