@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from kpl.dsl import ast
@@ -45,6 +46,11 @@ def _span(meta: Meta) -> Span:
     if getattr(meta, "empty", True):
         return Span(0, 0)
     return Span(meta.start_pos, meta.end_pos)
+
+
+def _up_to(meta: Meta, last: Token) -> Span:
+    """The node's span ending at its ``last`` token (leaving out an optional trailing comma)."""
+    return Span(_span(meta).start, _tok_span(last).end)
 
 
 def _text(item: Any) -> str:
@@ -153,7 +159,7 @@ class ToAst(Transformer[Token, Any]):
 
     def tolerate_item(self, meta: Meta, children: list[Any]) -> ast.Toleration:
         toleration: ast.Toleration = children[0]
-        return toleration
+        return replace(toleration, span=_span(meta))
 
     def toleration_equal(self, meta: Meta, children: list[Any]) -> ast.Toleration:
         key, value, effect, seconds = children
@@ -197,10 +203,10 @@ class ToAst(Transformer[Token, Any]):
         return "static", tuple(c for c in children if c is not None)
 
     def weight_cluster(self, meta: Meta, children: list[Any]) -> ast.StaticWeight:
-        return ast.StaticWeight(children[0], None, int(children[1]), span=_span(meta))
+        return ast.StaticWeight(children[0], None, int(children[1]), span=_up_to(meta, children[1]))
 
     def weight_selector(self, meta: Meta, children: list[Any]) -> ast.StaticWeight:
-        return ast.StaticWeight(None, children[0], int(children[1]), span=_span(meta))
+        return ast.StaticWeight(None, children[0], int(children[1]), span=_up_to(meta, children[1]))
 
     def affinity_item(self, meta: Meta, children: list[Any]) -> ast.Affinity:
         name, *members = children
@@ -260,7 +266,8 @@ class ToAst(Transformer[Token, Any]):
     def resource_limit(self, meta: Meta, children: list[Any]) -> ast.ResourceLimit:
         value = children[1]
         value_span = _tok_span(value) if isinstance(value, Token) else _span(meta)
-        return ast.ResourceLimit(children[0], _text(value), span=_span(meta), value_span=value_span)
+        span = Span(_span(meta).start, value_span.end)  # without the optional trailing comma
+        return ast.ResourceLimit(children[0], _text(value), span=span, value_span=value_span)
 
     # ---------------------------------------------------------------- expressions
     def let_expr(self, meta: Meta, children: list[Any]) -> ast.Let:
