@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
 
-__all__ = ["FUNCTIONS", "Function", "tonumber"]
+__all__ = ["FUNCTIONS", "Function", "default_gate", "tonumber"]
 
 Function = tuple[int, int | None, Callable[..., Value]]
 
@@ -423,6 +423,33 @@ def _resource_fold(start: Value, values: Value) -> Value:
 
 
 def _now() -> str:
+def _replica_requirements(template: Value, namespace: Value = None, estimate: Value = False) -> Value:
+    """Karmada's ``GenerateReplicaRequirements`` over a typed pod template, the view its native interpreters
+    take (an explicitly empty ``nodeSelector`` counts as present). With ``estimate`` (the
+    ``ResourceQuotaEstimate`` gate) a non-empty ``priorityClassName`` is copied and ``namespace`` filled."""
+    from kpl.engine import kube
+
+    _need(isinstance(estimate, bool), f"`replica_requirements` expects a bool, got {type_name(estimate)}")
+    _need(namespace is None or isinstance(namespace, str),
+          f"`replica_requirements` expects a string namespace, got {type_name(namespace)}")
+    try:
+        return kube.replica_requirements(template or {}, namespace=namespace,
+                                         resource_quota_estimate=estimate)
+    except (ValueError, TypeError, KeyError) as error:
+        raise EvalError(f"`replica_requirements`: {error}") from None
+
+
+def default_gate(name: Value) -> bool:
+    """``gate("Name")``: whether a Karmada feature gate is on. Interpreter rules see the gates their run was
+    given; anywhere else a gate has Karmada's default value. An unknown gate name is an error."""
+    from kpl.engine.features import FeatureGateError, FeatureGates
+
+    try:
+        return FeatureGates().enabled(_string(name, "gate"))
+    except FeatureGateError as error:
+        raise EvalError(str(error)) from None
+
+
     """The current UTC time as an RFC 3339 timestamp with whole seconds, as Lua's ``os.date`` prints it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -484,6 +511,7 @@ FUNCTIONS: dict[str, Function] = {
     "keys": (1, 1, _keys),
     "last": (1, 1, _last),
     "len": (1, 1, _len),
+    "gate": (1, 1, default_gate),
     "lower": (1, 1, _lower),
     "match": (2, 2, _match),
     "match_all": (2, 2, _match_all),
@@ -515,3 +543,4 @@ FUNCTIONS: dict[str, Function] = {
     "resource_fold": (2, 2, _resource_fold),
     "resource_quantity": (1, 1, _kube("get_resource_quantity")),
 }
+    "replica_requirements": (1, 3, _replica_requirements),
