@@ -35,9 +35,21 @@ __all__ = ["main"]
               help="Log line format on stderr (json: one object per line with ts, logger, level, msg).")
 @click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors in the log.")
-def cli(logging_format: str, verbose: int, quiet: bool) -> None:
+@click.option("--limit", "limits", multiple=True, metavar="KEY=VALUE",
+              help="Change an input limit (repeatable; see docs/limits.md). KPL_LIMITS sets them too.")
+@click.pass_context
+def cli(ctx: click.Context, logging_format: str, verbose: int, quiet: bool, limits: tuple[str, ...]) -> None:
     """kpl, the Karmada Policy Language: author, validate and dry-run Karmada policies and interpreter rules."""
+    import os
+
+    from kpl.engine.limits import LimitsError, limits_from_env, parse_limits, using_limits
+
     configure_logging(logging_format, verbose, quiet)
+    try:
+        chosen = parse_limits(list(limits), limits_from_env(os.environ))
+    except LimitsError as error:
+        raise click.BadParameter(str(error), param_hint="--limit") from None
+    ctx.with_resource(using_limits(chosen))
 
 
 @cli.command()
@@ -72,7 +84,7 @@ def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fm
         if text:
             emit(text)
         emit(f"checked {files} file(s): {errors} error(s), {warnings} warning(s)")
-    io_failed = project.io_failed or any(d.code.startswith("io.") for d in diagnostics)
+    io_failed = project.io_failed or any(d.code.startswith(("io.", "snapshot.")) for d in diagnostics)
     if io_failed:
         raise SystemExit(EXIT_USAGE)
     if errors or (fail_on_warn and warnings):

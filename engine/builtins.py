@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from kpl.engine.limits import RegexLimitError, compile_regex, run_regex
 from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
 
 __all__ = ["FUNCTIONS", "Function", "default_gate", "tonumber"]
@@ -458,10 +459,11 @@ def _match(value: Value, pattern: Value) -> list[Value] | None:
     """The captured groups of the first match of a regular expression (ASCII classes), or the whole match
     when it has no groups; null when it does not match. Like Lua's ``string.match``."""
     text, regex = _string(value, "match"), _string(pattern, "match")
+    compiled = _regex(regex, "match")
     try:
-        found = re.search(regex, text, re.ASCII)
-    except re.error as error:
-        raise EvalError(f"`match`: invalid pattern: {error}") from None
+        found = run_regex(text, compiled.search)
+    except RegexLimitError as error:
+        raise EvalError(f"`match`: {error}") from None
     if found is None:
         return None
     return list(found.groups()) if found.re.groups else [found.group(0)]
@@ -471,11 +473,22 @@ def _match_all(value: Value, pattern: Value) -> list[list[Value]]:
     """Every non-overlapping match of a regular expression, left to right, each as the list of its captured
     groups (or of the whole match when there are none): Lua's ``string.gmatch`` collected into a list."""
     text, regex = _string(value, "match_all"), _string(pattern, "match_all")
+    compiled = _regex(regex, "match_all")
     try:
-        compiled = re.compile(regex, re.ASCII)
+        found = run_regex(text, lambda subject: list(compiled.finditer(subject)))
+    except RegexLimitError as error:
+        raise EvalError(f"`match_all`: {error}") from None
+    return [list(m.groups()) if compiled.groups else [m.group(0)] for m in found]
+
+
+def _regex(pattern: str, function: str) -> re.Pattern[str]:
+    """A rule's regular expression (ASCII classes) within the limits of :mod:`kpl.engine.limits`."""
+    try:
+        return compile_regex(pattern, re.ASCII)
     except re.error as error:
-        raise EvalError(f"`match_all`: invalid pattern: {error}") from None
-    return [list(m.groups()) if compiled.groups else [m.group(0)] for m in compiled.finditer(text)]
+        raise EvalError(f"`{function}`: invalid pattern: {error}") from None
+    except RegexLimitError as error:
+        raise EvalError(f"`{function}`: {error}") from None
 
 
 def _fail(message: Value) -> Value:

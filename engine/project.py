@@ -11,10 +11,11 @@ from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.parser import parse_source
 from kpl.dsl.source import Source, Span
+from kpl.engine.limits import DEFAULT_LIMITS, current_limits
 
 __all__ = ["Project", "find_kpl_files", "load_project", "read_source"]
 
-MAX_FILES = 20_000
+MAX_FILES = DEFAULT_LIMITS.project_files  # the default; see kpl.engine.limits
 
 
 @dataclass
@@ -43,6 +44,7 @@ def _walk(root: Path) -> Iterator[Path]:
 def find_kpl_files(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
     files: list[Path] = []
     problems: list[Diagnostic] = []
+    most = current_limits().project_files
     for path in paths:
         if path.is_dir():
             files.extend(_walk(path))
@@ -50,9 +52,9 @@ def find_kpl_files(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]
             files.append(path)
         else:
             problems.append(Diagnostic("io.not_found", f"no such file or directory `{path}`", None, None))
-        if len(files) > MAX_FILES:
-            problems.append(Diagnostic("io.too_many_files", f"more than {MAX_FILES} `.kpl` files", None, None))
-            return files[:MAX_FILES], problems
+        if len(files) > most:
+            problems.append(Diagnostic("io.too_many_files", f"more than {most} `.kpl` files", None, None))
+            return files[:most], problems
     return sorted(dict.fromkeys(files), key=lambda p: p.as_posix()), problems
 
 

@@ -32,6 +32,8 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Final
 
+from kpl.engine.limits import DEFAULT_LIMITS, current_limits
+
 __all__ = [
     "MAX_EXPONENT",
     "MAX_TEXT_LENGTH",
@@ -44,8 +46,9 @@ __all__ = [
     "parse_quantity",
 ]
 
-MAX_TEXT_LENGTH: Final = 128
-MAX_EXPONENT: Final = 100
+# The defaults; the limits in force are ``kpl.engine.limits.current_limits()``.
+MAX_TEXT_LENGTH: Final = DEFAULT_LIMITS.quantity_text_length
+MAX_EXPONENT: Final = DEFAULT_LIMITS.quantity_exponent
 
 _INT64_MIN: Final = -(1 << 63)
 _INT64_MAX: Final = (1 << 63) - 1
@@ -423,9 +426,9 @@ def _interpret_suffix(text: str, suffix: str) -> tuple[int, int, Format]:
     if known is not None:
         return known
     if _EXPONENT_SUFFIX.fullmatch(suffix):
-        exponent = int(suffix[1:])
-        if abs(exponent) > MAX_EXPONENT:
-            raise QuantityError(f"`{text}` is not a quantity: exponent beyond ±{MAX_EXPONENT}")
+        exponent, bound = int(suffix[1:]), current_limits().quantity_exponent
+        if abs(exponent) > bound:
+            raise QuantityError(f"`{text}` is not a quantity: exponent beyond ±{bound}")
         return 10, exponent, Format.DECIMAL_EXPONENT
     raise QuantityError(f"`{text}` is not a quantity: unknown unit suffix `{suffix}`")
 
@@ -436,8 +439,9 @@ def parse_quantity(text: str) -> Quantity:
         raise QuantityError(f"a quantity must be a string, not {type(text).__name__}")
     if not text:
         raise QuantityError("an empty string is not a quantity")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise QuantityError(f"a quantity may have at most {MAX_TEXT_LENGTH} characters")
+    longest = current_limits().quantity_text_length
+    if len(text) > longest:
+        raise QuantityError(f"a quantity may have at most {longest} characters")
     if text == "0":
         return Quantity(0, 0, Format.DECIMAL_SI, cached_text="0")
     scanned = _scan(text)

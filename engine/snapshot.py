@@ -18,12 +18,15 @@ from typing import Any
 import yaml
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.source import Source, Span
+from kpl.engine.limits import DEFAULT_LIMITS, current_limits
+from kpl.engine.snapshot_schema import shape_problems
 
 __all__ = ["Snapshot", "load_objects", "load_snapshot"]
 
-MAX_FILE_BYTES = 256 * 1024 * 1024
-MAX_ALIASES = 1000
-MAX_DEPTH = 200
+# The defaults; the limits in force are ``kpl.engine.limits.current_limits()``.
+MAX_FILE_BYTES = DEFAULT_LIMITS.snapshot_file_bytes
+MAX_ALIASES = DEFAULT_LIMITS.yaml_aliases
+MAX_DEPTH = DEFAULT_LIMITS.nesting_depth
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -41,22 +44,78 @@ class Snapshot:
         return self.origins.get(id(obj))
 
 
+# Where each mapping and list of a document starts, and where each of a mapping's keys is (1-based),
+# keyed by the ``id`` of the constructed container (alive as long as the document is).
+Lines = dict[int, tuple[int, dict[str, tuple[int, int]]]]
+
+
 class _Loader(yaml.SafeLoader):
-    """A safe loader that counts aliases, so a "billion laughs" document fails fast."""
+    """A safe loader that counts aliases, so a "billion laughs" document fails fast, and remembers lines.
+
+    Like Kubernetes' YAML-to-JSON conversion, timestamps stay strings and scalar keys become strings;
+    tags that make no JSON value (``!!binary``, ``!!set``, ``!!omap``, ``!!pairs``) are refused.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.aliases = 0
+        self.max_aliases = current_limits().yaml_aliases
+        self.lines: Lines = {}
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
+            if self.aliases > self.max_aliases:
+                raise yaml.YAMLError(f"more than {self.max_aliases} aliases (a YAML alias bomb?)")
         return super().compose_node(parent, index)
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        value = super().construct_object(node, deep)
+        if isinstance(value, (dict, list)) and id(value) not in self.lines:
+            keys = {}
+            if isinstance(node, yaml.MappingNode):
+                keys = {str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1)
+                        for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+            self.lines[id(value)] = (node.start_mark.line + 1, keys)
+        return value
 
-def _depth(value: Any, limit: int = MAX_DEPTH) -> bool:
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if key.value in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key `{key.value}`",
+                                                            key.start_mark)
+                seen.add(key.value)
+        mapping = super().construct_mapping(node, deep)
+        return {_key(key): value for key, value in mapping.items()}
+
+
+def _key(key: Any) -> str:
+    """A mapping key as JSON has it (``sigs.k8s.io/yaml`` turns scalar keys into their text)."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return key if isinstance(key, str) else str(key)
+
+
+def _refuse(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(None, None, f"the tag {node.tag} has no JSON value",
+                                            node.start_mark)
+
+
+def _text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else _refuse(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _text)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse)
+
+
+def _depth(value: Any, limit: int | None = None) -> bool:
+    limit = current_limits().nesting_depth if limit is None else limit
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -70,6 +129,7 @@ def _depth(value: Any, limit: int = MAX_DEPTH) -> bool:
 
 
 def _files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Snapshot files in a stable order; symlinked folders are not followed (so a link loop ends)."""
     for path in paths:
         if path.is_dir():
             for folder, dirs, names in os.walk(path, followlinks=False):
@@ -79,76 +139,150 @@ def _files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _problem(code: str, message: str, name: str, text: str = "", line: int = 0, column: int = 0) -> Diagnostic:
+def _problem(code: str, message: str, name: str, text: str = "", line: int = 0,
+             column: int = 0) -> Diagnostic:
     source = Source(name, text)
     span = Span(source.offset(line, column), source.offset(line, column) + 1) if line else None
     return Diagnostic(code, message, source, span)
 
 
-def _documents(path: Path) -> tuple[list[tuple[Any, int]], list[Diagnostic]]:
-    name = path.as_posix()
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One file's documents (each with its first line), its text and the lines of its containers."""
+
+    text: str = ""
+    documents: tuple[tuple[Any, int], ...] = ()
+    lines: Lines = field(default_factory=dict)
+    problems: tuple[Diagnostic, ...] = ()
+
+
+def _read_file(path: Path) -> _Read:
+    name, limit = path.as_posix(), current_limits().snapshot_file_bytes
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return [], [_problem("snapshot.too_large", f"`{name}` is larger than {MAX_FILE_BYTES} bytes", name)]
+        if path.stat().st_size > limit:
+            too_large = _problem("snapshot.too_large", f"`{name}` is larger than {limit} bytes", name)
+            return _Read(problems=(too_large,))
         data = path.read_bytes()
     except OSError as error:
-        return [], [_problem("io.unreadable", f"cannot read `{name}`: {(error.strerror or '').lower()}", name)]
+        reason = (error.strerror or type(error).__name__).lower()
+        return _Read(problems=(_problem("io.unreadable", f"cannot read `{name}`: {reason}", name),))
+    if b"\0" in data[:8192]:
+        return _Read(problems=(_problem("io.binary", f"`{name}` is a binary file, not YAML or JSON", name),))
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
-        return [], [_problem("io.not_utf8", f"`{name}` is not valid UTF-8 (byte {error.start})", name)]
+        good = data[: error.start].decode("utf-8")
+        shown = good + data[error.start:].decode("utf-8", errors="replace")
+        line, column = good.count("\n") + 1, len(good) - good.rfind("\n")
+        message = f"`{name}` is not valid UTF-8 (byte {error.start})"
+        return _Read(problems=(_problem("io.not_utf8", message, name, shown, line, column),))
     if path.suffix == ".json" or text.lstrip().startswith(("{", "[")):
-        try:
-            return [(json.loads(text), 1)], []
-        except json.JSONDecodeError as error:
-            if path.suffix == ".json":
-                return [], [_problem("snapshot.invalid_json", f"invalid JSON: {error.msg}", name, text,
-                                     error.lineno, error.colno)]
-        except RecursionError:
-            return [], [_problem("snapshot.too_deep", "JSON is nested too deeply", name)]
+        found = _json_document(name, text, strict=path.suffix == ".json")
+        if found is not None:
+            return found
     return _yaml_documents(name, text)
 
 
-def _yaml_documents(name: str, text: str) -> tuple[list[tuple[Any, int]], list[Diagnostic]]:
-    out: list[tuple[Any, int]] = []
-    loader = _Loader(text)
+def _no_constant(word: str) -> Any:
+    raise ValueError(f"`{word}` is not JSON")
+
+
+def _json_document(name: str, text: str, strict: bool) -> _Read | None:
+    """The JSON document in ``text``; None (try YAML) when it is not JSON and the file need not be."""
     try:
+        return _Read(text, ((json.loads(text, parse_constant=_no_constant), 1),))
+    except json.JSONDecodeError as error:
+        if not strict:
+            return None
+        message = f"invalid JSON: {error.msg}"
+        return _Read(text, problems=(_problem("snapshot.invalid_json", message, name, text, error.lineno,
+                                              error.colno),))
+    except RecursionError:
+        return _Read(text, problems=(_problem("snapshot.too_deep", "JSON is nested too deeply", name),))
+    except ValueError as error:  # a number with too many digits, NaN or Infinity
+        return _Read(text, problems=(_problem("snapshot.invalid_json", f"invalid JSON: {error}", name),))
+
+
+def _yaml_documents(name: str, text: str) -> _Read:
+    out: list[tuple[Any, int]] = []
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
         while loader.check_node():
             node = loader.get_node()
             line = node.start_mark.line + 1 if node is not None else 1
             out.append((loader.construct_document(node), line))
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
+        mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        return out, [_problem("snapshot.invalid_yaml", f"invalid YAML: {error.problem or error}", name, text,
-                              line, column)]
-    except (yaml.YAMLError, RecursionError) as error:
-        message = "YAML is nested too deeply" if isinstance(error, RecursionError) else f"invalid YAML: {error}"
-        return out, [_problem("snapshot.invalid_yaml", message, name)]
+        message = f"invalid YAML: {error.problem or error.context or error}"
+        return _Read(text, tuple(out), problems=(_problem("snapshot.invalid_yaml", message, name, text,
+                                                          line, column),))
+    except yaml.YAMLError as error:
+        return _Read(text, tuple(out), problems=(_yaml_problem(name, text, error),))
+    except RecursionError:
+        too_deep = _problem("snapshot.too_deep", "YAML is nested too deeply", name)
+        return _Read(text, tuple(out), problems=(too_deep,))
+    except ValueError as error:  # an integer with too many digits
+        invalid = _problem("snapshot.invalid_yaml", f"invalid YAML: {error}", name)
+        return _Read(text, tuple(out), problems=(invalid,))
     finally:
-        loader.dispose()
-    return out, []
+        if loader is not None:
+            loader.dispose()
+    return _Read(text, tuple(out), loader.lines)
+
+
+def _yaml_problem(name: str, text: str, error: yaml.YAMLError) -> Diagnostic:
+    """A YAML error without a mark: the reader's (a control character) has a position."""
+    position = getattr(error, "position", None)
+    if isinstance(position, int):
+        before = text[:position]
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+        return _problem("snapshot.invalid_yaml", f"invalid YAML: {error}", name, text, line, column)
+    return _problem("snapshot.invalid_yaml", f"invalid YAML: {error}", name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """An object with where it is: its file's name, text and container lines, and its own line."""
+
+    obj: dict[str, Any]
+    name: str
+    line: int
+    file: _Read
+
+
+def _gather(paths: Iterable[Path]) -> tuple[list[_Found], list[Diagnostic]]:
+    found: list[_Found] = []
+    problems: list[Diagnostic] = []
+    most = current_limits().snapshot_files
+    for count, path in enumerate(_files(paths)):
+        if count >= most:
+            message = f"more than {most} snapshot files"
+            problems.append(_problem("io.too_many_files", message, path.as_posix()))
+            break
+        if not path.exists():
+            what = "a dangling or looping symbolic link" if path.is_symlink() else "no such file or directory"
+            problems.append(_problem("io.not_found", f"{what} `{path}`", path.as_posix()))
+            continue
+        read = _read_file(path)
+        problems.extend(read.problems)
+        for document, line in read.documents:
+            if document is None:
+                continue
+            if not _depth(document):
+                message = "document is nested too deeply"
+                problems.append(_problem("snapshot.too_deep", message, path.as_posix(), read.text, line, 1))
+                continue
+            found.extend(_Found(obj, path.as_posix(), read.lines.get(id(obj), (line, {}))[0], read)
+                         for obj in _flatten(document))
+    return found, problems
 
 
 def load_objects(paths: Iterable[Path]) -> tuple[list[tuple[dict[str, Any], str, int]], list[Diagnostic]]:
     """Every Kubernetes object in the files, with its file and line; Lists are flattened."""
-    objects: list[tuple[dict[str, Any], str, int]] = []
-    problems: list[Diagnostic] = []
-    for path in _files(paths):
-        if not path.exists():
-            problems.append(_problem("io.not_found", f"no such file or directory `{path}`", path.as_posix()))
-            continue
-        documents, found = _documents(path)
-        problems.extend(found)
-        for document, line in documents:
-            if document is None:
-                continue
-            if not _depth(document):
-                problems.append(_problem("snapshot.too_deep", "document is nested too deeply", path.as_posix()))
-                continue
-            for obj in _flatten(document):
-                objects.append((obj, path.as_posix(), line))
-    return objects, problems
+    found, problems = _gather(paths)
+    return [(f.obj, f.name, f.line) for f in found], problems
 
 
 def _flatten(document: Any) -> Iterator[dict[str, Any]]:
@@ -171,34 +305,64 @@ _BUCKETS = {
     "ClusterPropagationPolicy": "policies",
     "FederatedResourceQuota": "quotas",
 }
+MAX_SHAPE_PROBLEMS = 20  # per object: one bad object should not drown the report
+
+
+def _where(found: _Found, path: tuple[str | int, ...]) -> tuple[int, int]:
+    """The line and column of the deepest key or item of ``path`` whose position is known."""
+    line, column = found.line, 1
+    value: Any = found.obj
+    for part in path:
+        known = found.file.lines.get(id(value))
+        if isinstance(part, str) and known and part in known[1]:
+            line, column = known[1][part]
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(value, (dict, list)) and id(value) in found.file.lines and isinstance(part, int):
+            line, column = found.file.lines[id(value)][0], 1
+    return line, column
+
+
+def _object_problems(found: _Found) -> list[Diagnostic]:
+    obj, name = found.obj, found.name
+    kind, metadata = obj.get("kind"), obj.get("metadata")
+    if str(kind).endswith("List") and "items" in obj and not isinstance(obj.get("items"), list):
+        line, column = _where(found, ("items",))
+        message = f"the `items` of a {kind} must be a list"
+        return [_problem("snapshot.invalid_object", message, name, found.file.text, line, column)]
+    named = isinstance(metadata, dict) and isinstance(metadata.get("name"), str)
+    if not isinstance(kind, str) or not named:
+        return [_problem("snapshot.invalid_object", "an object needs `kind` and `metadata.name`", name,
+                         found.file.text, found.line, 1)]
+    problems = []
+    for shape in list(shape_problems(obj))[:MAX_SHAPE_PROBLEMS]:
+        line, column = _where(found, shape.path)
+        message = f"{kind} `{obj['metadata']['name']}`: `{shape.dotted}`: {shape.message}"
+        problems.append(_problem("snapshot.invalid_field", message, name, found.file.text, line, column))
+    return problems
 
 
 def load_snapshot(paths: Iterable[Path]) -> tuple[Snapshot, list[Diagnostic]]:
     snapshot = Snapshot()
-    objects, problems = load_objects(paths)
+    found_objects, problems = _gather(paths)
     seen_clusters: dict[str, tuple[str, int]] = {}
-    for obj, name, line in objects:
-        kind = obj.get("kind")
-        metadata = obj.get("metadata")
-        if not isinstance(kind, str) or not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-            problems.append(_problem("snapshot.invalid_object", "an object needs `kind` and `metadata.name`",
-                                     name, _read(name), line, 1))
+    for found in found_objects:
+        obj, name, line = found.obj, found.name, found.line
+        bad = _object_problems(found)
+        if bad:
+            problems.extend(bad)
             continue
+        kind, cluster = obj["kind"], obj["metadata"]["name"]
         if kind == "Cluster":
-            if metadata["name"] in seen_clusters:
-                first = seen_clusters[metadata["name"]]
-                problems.append(_problem("snapshot.duplicate_cluster",
-                                         f"cluster `{metadata['name']}` appears twice (first at {first[0]}:{first[1]})",
-                                         name, _read(name), line, 1))
+            if cluster in seen_clusters:
+                first = seen_clusters[cluster]
+                message = f"cluster `{cluster}` appears twice (first at {first[0]}:{first[1]})"
+                text = found.file.text
+                problems.append(_problem("snapshot.duplicate_cluster", message, name, text, line, 1))
                 continue
-            seen_clusters[metadata["name"]] = (name, line)
+            seen_clusters[cluster] = (name, line)
         getattr(snapshot, _BUCKETS.get(kind, "workloads")).append(obj)
         snapshot.origins[id(obj)] = (name, line)
     return snapshot, problems
-
-
-def _read(name: str) -> str:
-    try:
-        return Path(name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
