@@ -20,7 +20,8 @@ Retain             ``retain``            ``.`` = desired, ``observed``          
 
 ``desired`` and ``observed`` are also bound by name wherever Karmada passes them. ``status_items`` is
 null when Karmada passes no list at all (scripts tell that apart from an empty list). Results go through
-the same conversion Karmada's Lua bridge applies (:func:`kpl.engine.values.to_output`).
+the same conversion Karmada's Lua bridge applies (:func:`kpl.engine.values.to_output`). ``gate("Name")``
+reads the Karmada feature gates given to :meth:`CompiledInterpreter.run` (Karmada's defaults if none).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 from kpl.dsl import ast
 from kpl.dsl.source import Span
 from kpl.engine.evaluator import Compiled, Env, compile_expr
+from kpl.engine.features import FeatureGateError, FeatureGates
 from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
 
 __all__ = [
@@ -101,10 +103,13 @@ class CompiledInterpreter:
         return operation in self.operations()
 
     # ------------------------------------------------------------------ evaluation environment
-    def _env(self, root: Value, names: Mapping[str, Value]) -> Env:
+    def _env(self, root: Value, names: Mapping[str, Value], gates: FeatureGates | None = None) -> Env:
         env = Env(root, {}, None, {})
         env.variables = ChainMap(dict(names), _LazyLets(self.lets, lambda: env))  # type: ignore[arg-type]
-        env.functions = {name: self._function(params, body, env) for name, (params, body) in self.functions.items()}
+        functions = {name: self._function(params, body, env) for name, (params, body) in self.functions.items()}
+        if gates is not None and "gate" not in functions:
+            functions["gate"] = _gate_reader(gates)
+        env.functions = functions
         return env
 
     @staticmethod
@@ -126,29 +131,37 @@ class CompiledInterpreter:
     # ------------------------------------------------------------------ operations
     def run(self, operation: str, *, desired: Value = None, observed: Value = None,
             status_items: Value = None, desired_replicas: int | None = None,
-            gates: Mapping[str, bool] | None = None) -> dict[str, Value]:
-        """Answer one operation; the result is keyed like Karmada's test data (``replica``, ...)."""
+            gates: Mapping[str, bool] | FeatureGates | None = None) -> dict[str, Value]:
+        """Answer one operation; the result is keyed like Karmada's test data (``replica``, ...).
+
+        ``gates`` are the Karmada feature gates the rules read with ``gate("Name")`` (defaults when None).
+        """
         names = {"desired": desired, "observed": observed}
+        resolved = _resolve_gates(gates, operation)
+
+        def env(root: Value, extra: Mapping[str, Value] | None = None) -> Env:
+            return self._env(root, {**names, **(extra or {})}, resolved)
+
         if operation == "InterpretReplica":
-            return self._replica(self._env(desired, names))
+            return self._replica(env(desired))
         if operation == "InterpretComponent":
-            return {"components": self._components(self._env(desired, names))}
+            return {"components": self._components(env(desired))}
         if operation == "ReviseReplica":
-            env = self._env(desired, {**names, "desired_replicas": desired_replicas})
-            return {"revised": to_output(self._eval("revise", env, operation))}
+            revise_env = env(desired, {"desired_replicas": desired_replicas})
+            return {"revised": to_output(self._eval("revise", revise_env, operation))}
         if operation == "InterpretHealth":
-            return {"healthy": self._health(self._env(observed, names))}
+            return {"healthy": self._health(env(observed))}
         if operation == "InterpretDependency":
-            value = self._eval("dependencies", self._env(desired, names), operation)
+            value = self._eval("dependencies", env(desired), operation)
             return {"dependencies": _dedupe_dependencies(to_output(value, drop_empty=True) or [])}
         if operation == "InterpretStatus":
-            value = self._eval("status", self._env(observed, names), operation)
+            value = self._eval("status", env(observed), operation)
             return {"status": to_output(value, drop_empty=True)}
         if operation == "AggregateStatus":
-            env = self._env(desired, {**names, "status_items": status_items})
-            return {"aggregatedStatus": to_output(self._eval("aggregate", env, operation), drop_empty=True)}
+            aggregated = self._eval("aggregate", env(desired, {"status_items": status_items}), operation)
+            return {"aggregatedStatus": to_output(aggregated, drop_empty=True)}
         if operation == "Retain":
-            return {"retained": to_output(self._eval("retain", self._env(desired, names), operation))}
+            return {"retained": to_output(self._eval("retain", env(desired), operation))}
         raise InterpretError(f"unknown operation `{operation}`", None, operation)
 
     def _replica(self, env: Env) -> dict[str, Value]:
@@ -223,6 +236,29 @@ class _LazyLets(Mapping[str, Value]):
 
     def __len__(self) -> int:
         return len(self._lets)
+
+
+def _resolve_gates(gates: Mapping[str, bool] | FeatureGates | None, operation: str) -> FeatureGates:
+    if isinstance(gates, FeatureGates):
+        return gates
+    try:
+        return FeatureGates.from_mapping(gates)
+    except FeatureGateError as error:
+        raise InterpretError(str(error), None, operation) from None
+
+
+def _gate_reader(gates: FeatureGates) -> Callable[..., Value]:
+    """``gate("Name")`` inside a rule: the value of that gate in the run's feature gates."""
+
+    def gate(*args: Value) -> Value:
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise EvalError("`gate` takes one gate name")
+        try:
+            return gates.enabled(args[0])
+        except FeatureGateError as error:
+            raise EvalError(str(error)) from None
+
+    return gate
 
 
 def _dedupe_dependencies(items: list[Value]) -> list[Value]:
