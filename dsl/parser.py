@@ -8,6 +8,7 @@ the next top-level declaration so one run reports every broken declaration.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from importlib import resources
@@ -87,11 +88,13 @@ def parse_expression(text: str, name: str = "<expression>") -> tuple[ast.Expr | 
     source = Source(name, text)
     try:
         tree = _expression_parser().parse(text, start="expr")
-        return ToAst().transform(tree), []
+        expr: ast.Expr = ToAst().transform(tree)
     except UnexpectedInput as error:
         return None, [_syntax_diagnostic(source, len(text), error)]
     except (VisitError, RecursionError):
         return None, [Diagnostic("parse.too_deep", "expression is nested too deeply", source, Span(0, 0))]
+    deep = _too_deep(expr)
+    return (expr, []) if deep is None else (None, [_too_deep_diagnostic(source, deep)])
 
 
 def _parse_with_recovery(
@@ -125,10 +128,58 @@ def _parse_chunk(
         return [], [_syntax_diagnostic(source, end, error)]
     except (VisitError, RecursionError) as error:
         cause = getattr(error, "orig_exc", error)
-        message = "declaration is nested too deeply" if isinstance(cause, RecursionError) else str(cause)
-        return [], [Diagnostic("parse.invalid", message, source, Span(start, min(end, start + 1)))]
+        if isinstance(cause, RecursionError):
+            message, code = f"declaration is nested more than {MAX_NESTING} levels deep", "parse.too_deep"
+        else:
+            message, code = str(cause), "parse.invalid"
+        return [], [Diagnostic(code, message, source, Span(start, min(end, start + 1)))]
     comments.extend(found)
-    return list(declarations), []
+    kept: list[ast.Declaration] = []
+    problems: list[Diagnostic] = []
+    for declaration in declarations:
+        deep = _too_deep(declaration)
+        if deep is None:
+            kept.append(declaration)
+        else:
+            problems.append(_too_deep_diagnostic(source, deep))
+    return kept, problems
+
+
+def _too_deep_diagnostic(source: Source, node: object) -> Diagnostic:
+    span = getattr(node, "span", Span(0, 0))
+    return Diagnostic(
+        "parse.too_deep", f"expression is nested more than {MAX_NESTING} levels deep", source, span,
+        help="split it with `let` bindings or `fn` helpers",
+    )
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(kind)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(kind) if not f.name.endswith("span"))
+        _CHILD_FIELDS[kind] = names
+    return names
+
+
+def _too_deep(root: object) -> object | None:
+    """The member or item holding a node nested deeper than ``MAX_NESTING`` (found without recursion).
+
+    Later passes (checks, formatting, evaluation) walk the tree recursively; bounding the depth here
+    keeps them within Python's recursion limit on any input."""
+    stack: list[tuple[object, int, object]] = [(root, 0, root)]
+    while stack:
+        node, depth, member = stack.pop()
+        if depth > MAX_NESTING:
+            return member
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if dataclasses.is_dataclass(child):
+                    stack.append((child, depth + 1, child if depth == 0 else member))
+    return None
 
 
 _COMMENTS: list[Token] = []
