@@ -7,15 +7,16 @@ block for a kind replaces the built-in rule for that kind as a whole (``kpl chec
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.parser import parse_source
 from kpl.dsl.source import Source
 from kpl.engine.interpreter import CompiledInterpreter, compile_interpreter
-from kpl.rules import rule_files, rules_root
+from kpl.rules import builtin_kinds, rules_root
 
 __all__ = ["Library", "builtin_library", "library_with"]
 
@@ -37,30 +38,73 @@ class Library:
         return sorted(self.rules)
 
 
+class _BuiltinRules(Mapping[GVK, CompiledInterpreter]):
+    """The built-in rules, each file parsed and compiled the first time its kind is asked for.
+
+    A plan over a fleet that runs three kinds compiles three rule files, not the whole library.
+    """
+
+    def __init__(self, paths: Mapping[GVK, Path]) -> None:
+        self._paths = dict(paths)
+        self._compiled: dict[GVK, CompiledInterpreter] = {}
+
+    def __getitem__(self, key: GVK) -> CompiledInterpreter:
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = _compile_file(self._paths[key], key)
+        return found
+
+    def __iter__(self) -> Iterator[GVK]:
+        return iter(sorted(self._paths))
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+def _compile_file(path: Path, key: GVK) -> CompiledInterpreter:
+    name = _origin(path)
+    result = parse_source(Source(name, path.read_text(encoding="utf-8")))
+    for declaration in result.module.declarations:
+        if isinstance(declaration, ast.Interpreter) and (declaration.api_version, declaration.kind) == key:
+            return compile_interpreter(declaration)
+    problem = result.diagnostics[0].message if result.diagnostics else "no interpreter for its kind"
+    raise RuntimeError(f"built-in rule {name} is broken: {problem}")
+
+
+def _origin(path: Path) -> str:
+    return "rules/" + path.relative_to(rules_root()).as_posix()
+
+
+class _Overlay(Mapping[GVK, CompiledInterpreter]):
+    """User rules over the built-in ones, without compiling the built-in ones up front."""
+
+    def __init__(self, top: Mapping[GVK, CompiledInterpreter], base: Mapping[GVK, CompiledInterpreter]) -> None:
+        self._top = top
+        self._base = base
+
+    def __getitem__(self, key: GVK) -> CompiledInterpreter:
+        return self._top[key] if key in self._top else self._base[key]
+
+    def __iter__(self) -> Iterator[GVK]:
+        return iter(sorted(set(self._top) | set(self._base)))
+
+    def __len__(self) -> int:
+        return len(set(self._top) | set(self._base))
+
+
 @functools.lru_cache(maxsize=1)
 def builtin_library() -> Library:
-    rules: dict[GVK, CompiledInterpreter] = {}
-    origin: dict[GVK, str] = {}
-    diagnostics: list[Diagnostic] = []
-    for path in rule_files():
-        name = "rules/" + path.relative_to(rules_root()).as_posix()
-        result = parse_source(Source(name, path.read_text(encoding="utf-8")))
-        diagnostics.extend(result.diagnostics)
-        for declaration in result.module.declarations:
-            if isinstance(declaration, ast.Interpreter):
-                key = (declaration.api_version, declaration.kind)
-                rules[key] = compile_interpreter(declaration)
-                origin[key] = name
-    return Library(rules, origin, tuple(diagnostics))
+    paths = builtin_kinds()
+    return Library(_BuiltinRules(paths), {key: _origin(path) for key, path in paths.items()})
 
 
 def library_with(user_rules: Iterable[tuple[ast.Interpreter, str]]) -> Library:
     """The built-in library with the user's interpreter blocks layered on top."""
     base = builtin_library()
-    rules = dict(base.rules)
+    top: dict[GVK, CompiledInterpreter] = {}
     origin = dict(base.origin)
     for node, source_name in user_rules:
         key = (node.api_version, node.kind)
-        rules[key] = compile_interpreter(node)
+        top[key] = compile_interpreter(node)
         origin[key] = source_name
-    return Library(rules, origin, base.diagnostics)
+    return Library(_Overlay(top, base.rules), origin, base.diagnostics)
