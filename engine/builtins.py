@@ -423,7 +423,6 @@ def _resource_fold(start: Value, values: Value) -> Value:
     return total
 
 
-def _now() -> str:
 def _replica_requirements(template: Value, namespace: Value = None, estimate: Value = False) -> Value:
     """Karmada's ``GenerateReplicaRequirements`` over a typed pod template, the view its native interpreters
     take (an explicitly empty ``nodeSelector`` counts as present). With ``estimate`` (the
@@ -451,6 +450,7 @@ def default_gate(name: Value) -> bool:
         raise EvalError(str(error)) from None
 
 
+def _now() -> str:
     """The current UTC time as an RFC 3339 timestamp with whole seconds, as Lua's ``os.date`` prints it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -555,5 +555,5 @@ FUNCTIONS: dict[str, Function] = {
     "resource_add": (0, None, _kube("resource_add")),
     "resource_fold": (2, 2, _resource_fold),
     "resource_quantity": (1, 1, _kube("get_resource_quantity")),
-}
     "replica_requirements": (1, 3, _replica_requirements),
+}
