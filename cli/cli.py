@@ -24,6 +24,7 @@ from kpl.cli_support import (
     emit,
     render_diagnostics,
 )
+from kpl.export_command import export, import_
 from kpl.plan_command import plan
 
 __all__ = ["main"]
@@ -151,6 +152,8 @@ def interpret(rules: tuple[Path, ...], operation: str, desired_file: Path | None
 
 
 cli.add_command(plan)
+cli.add_command(export)
+cli.add_command(import_)
 
 
 def main(argv: list[str] | None = None) -> int:
