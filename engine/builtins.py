@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from kpl.engine.limits import RegexLimitError, compile_regex, run_regex
-from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
+from kpl.engine.values import EvalError, Value, elements, is_number, to_output, type_name
 
 __all__ = ["FUNCTIONS", "Function", "default_gate", "tonumber"]
 
@@ -43,13 +43,7 @@ def tonumber(value: Value) -> int | float | None:
 
 
 def _as_list(value: Value, function: str) -> list[Value]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    if isinstance(value, Mapping):
-        return list(value.values())
-    raise EvalError(f"`{function}` expects a list, got {type_name(value)}")
+    return elements(value, f"`{function}`")
 
 
 def _len(value: Value) -> int:

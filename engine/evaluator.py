@@ -19,7 +19,7 @@ from typing import Any
 from jsonpath_ng.parser import parse as jsonpath_parse
 from kpl.dsl import ast
 from kpl.engine.builtins import FUNCTIONS
-from kpl.engine.values import EvalError, Value, is_number, truthy, type_name
+from kpl.engine.values import EvalError, Value, elements, is_number, truthy, type_name
 
 __all__ = ["Compiled", "Env", "compile_expr"]
 
@@ -210,25 +210,24 @@ def _jsonpath_name(name: str) -> str:
     return f"'{escaped}'"
 
 
-def _get_all(expr: ast.GetAll) -> Compiled:
+def _compiled_wildcard(expr: ast.GetAll | ast.GetField) -> Compiled | None:
+    """One jsonpath-ng expression for a wildcard path, compiled once; ``None`` if ``expr`` has no wildcard."""
     chain = _wildcard_chain(expr)
-    if chain is not None:
-        base_expr, text = chain
-        base = compile_expr(base_expr)
-        path = jsonpath_parse(text)
-        return _guard(expr, lambda env: [m.value for m in path.find(base(env)) if m.value is not None])
+    if chain is None:
+        return None
+    base_expr, text = chain
+    base = compile_expr(base_expr)
+    path = jsonpath_parse(text)
+    return _guard(expr, lambda env: [m.value for m in path.find(base(env)) if m.value is not None])
+
+
+def _get_all(expr: ast.GetAll) -> Compiled:
     target = compile_expr(expr.target)
-    return _guard(expr, lambda env: _elements(target(env)))
+    return _compiled_wildcard(expr) or _guard(expr, lambda env: _elements(target(env)))
 
 
 def _elements(value: Value) -> list[Value]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    if isinstance(value, Mapping):
-        return list(value.values())
-    raise EvalError(f"`[*]` needs a list or an object, got {type_name(value)}")
+    return elements(value, "`[*]`")
 
 
 def _get_filtered(expr: ast.GetFiltered) -> Compiled:
@@ -256,13 +255,7 @@ def _project(expr: ast.GetField) -> Compiled | None:
 
 
 def _get_field(expr: ast.GetField) -> Compiled:
-    chain = _wildcard_chain(expr)
-    if chain is not None:
-        base_expr, text = chain
-        base = compile_expr(base_expr)
-        path = jsonpath_parse(text)
-        return _guard(expr, lambda env: [m.value for m in path.find(base(env)) if m.value is not None])
-    return _project(expr) or _path(expr)
+    return _compiled_wildcard(expr) or _project(expr) or _path(expr)
 
 
 # ------------------------------------------------------------------------------------ operators

@@ -13,7 +13,7 @@ from typing import Any
 
 from kpl.dsl.source import Span
 
-__all__ = ["EvalError", "Value", "is_number", "to_output", "truthy", "type_name"]
+__all__ = ["EvalError", "Value", "elements", "is_number", "to_output", "truthy", "type_name"]
 
 Value = Any
 
@@ -47,6 +47,17 @@ def type_name(value: Value) -> str:
     if isinstance(value, Quantity):
         return "quantity"
     return type(value).__name__
+
+
+def elements(value: Value, what: str) -> list[Value]:
+    """The items of a list, or the values of an object; null is empty. ``what`` names the caller in errors."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, Mapping):
+        return list(value.values())
+    raise EvalError(f"{what} needs a list or an object, got {type_name(value)}")
 
 
 def is_number(value: Value) -> bool:
