@@ -21,11 +21,12 @@ from kpl.cli_support import (
     EXIT_OK,
     EXIT_USAGE,
     configure_logging,
-    emit,
     render_diagnostics,
 )
 from kpl.export_command import export, import_
+from kpl.formats import OUTPUT_FORMATS, write_output
 from kpl.plan_command import plan
+from kpl.test_command import test
 
 __all__ = ["main"]
 
@@ -57,8 +58,10 @@ def cli(ctx: click.Context, logging_format: str, verbose: int, quiet: bool, limi
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--snapshot", type=click.Path(path_type=Path), help="Also check facts about this fleet snapshot.")
 @click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
-@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fmt: str) -> None:
+@click.option("-o", "--output", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True)
+@click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write results here.")
+def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fmt: str,
+          output_file: Path | None) -> None:
     """Parse and statically check .kpl files and folders."""
     from kpl.dsl.diagnostics import Severity, sort_diagnostics
     from kpl.engine.check import check_project
@@ -78,13 +81,18 @@ def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fm
     if fmt == "json":
         from kpl.dsl.diagnostics import diagnostic_to_json
 
-        emit(json.dumps({"files": files, "errors": errors, "warnings": warnings,
-                         "diagnostics": [diagnostic_to_json(d) for d in diagnostics]}, indent=2))
-    else:
+        found = {"files": files, "errors": errors, "warnings": warnings,
+                 "diagnostics": [diagnostic_to_json(d) for d in diagnostics]}
+        write_output(json.dumps(found, indent=2), output_file)
+    elif fmt == "text":
         text = render_diagnostics(diagnostics)
-        if text:
-            emit(text)
-        emit(f"checked {files} file(s): {errors} error(s), {warnings} warning(s)")
+        summary = f"checked {files} file(s): {errors} error(s), {warnings} warning(s)"
+        write_output(f"{text}\n{summary}" if text else summary, output_file)
+    else:
+        from kpl.formats import render_diagnostics_as
+
+        names = [m.source.name for m in project.modules]
+        write_output(render_diagnostics_as(fmt, diagnostics, names, fail_on_warn=fail_on_warn), output_file)
     io_failed = project.io_failed or any(d.code.startswith(("io.", "snapshot.")) for d in diagnostics)
     if io_failed:
         raise SystemExit(EXIT_USAGE)
@@ -106,9 +114,10 @@ def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True)
+@click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write results here.")
 @click.option("--show", default=10, show_default=True, help="How many failures to show in detail.")
-def conformance(paths: tuple[Path, ...], fmt: str, show: int) -> None:
+def conformance(paths: tuple[Path, ...], fmt: str, output_file: Path | None, show: int) -> None:
     """Run Karmada conformance data (interpreter test files and vector files) against kpl."""
     from kpl.cli_support import render_conformance
     from kpl.engine.conformance.runner import run_paths
@@ -116,9 +125,15 @@ def conformance(paths: tuple[Path, ...], fmt: str, show: int) -> None:
     base = _common_base(paths)
     summary = run_paths(paths, base=base)
     if fmt == "json":
-        emit(json.dumps(summary.to_json(), indent=2))
+        write_output(json.dumps(summary.to_json(), indent=2), output_file)
+    elif fmt == "text":
+        write_output(render_conformance(summary, show), output_file)
     else:
-        emit(render_conformance(summary, show))
+        from kpl.formats import case_records, rebase_records, render_cases
+
+        records = rebase_records(case_records(summary.results, summary.load_errors), base)
+        text = render_cases(fmt, records, tool="kpl-conformance", title="Karmada conformance")
+        write_output(text, output_file)
     raise SystemExit(EXIT_OK if summary.ok else EXIT_FINDINGS)
 
 
@@ -154,6 +169,7 @@ def interpret(rules: tuple[Path, ...], operation: str, desired_file: Path | None
 cli.add_command(plan)
 cli.add_command(export)
 cli.add_command(import_)
+cli.add_command(test)
 
 
 def main(argv: list[str] | None = None) -> int:
