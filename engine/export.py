@@ -82,10 +82,12 @@ def _builtin_rules(skip: set[tuple[str, str]]) -> Iterable[tuple[ast.Interpreter
 
     library = builtin_library()
     for api_version, kind in library.kinds():
-        rule = library.get(api_version, kind)
-        if rule is None or (api_version, kind) in skip or is_native_kind(api_version):
+        if (api_version, kind) in skip or is_native_kind(api_version):
             continue
-        yield rule.node, Source(library.origin[(api_version, kind)], _rule_text(library.origin[(api_version, kind)]))
+        rule = library.get(api_version, kind)
+        if rule is not None:
+            origin = library.origin[(api_version, kind)]
+            yield rule.node, Source(origin, _rule_text(origin))
 
 
 def _rule_text(origin: str) -> str:
