@@ -1,0 +1,188 @@
+"""Benchmark ``kpl plan`` phase by phase over a generated (or given) fleet snapshot.
+
+Phases: ``load`` (read the JSON snapshot into plan inputs), ``compile`` (build the plan graph),
+``schedule`` (every node but the report: cluster digests, bindings, scheduler runs), ``report`` (the
+report node and its JSON rendering). Each phase is run ``--repeat`` times (default 5) and the median
+wall-clock and CPU times are printed with bindings/s, estimator evaluations, peak memory and the SHA-256
+of the JSON report, so an optimisation can be checked to leave the output byte-identical.
+
+Usage::
+
+    python bench/bench_plan.py --clusters 100 --bindings 5000
+    python bench/bench_plan.py --snapshot fleet.json --repeat 3 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from kpl.engine import plan as plan_module
+from kpl.engine.plan import REPORT, Plan, load_plan_inputs
+from kpl.engine.report import PlacementReport, render_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate_fleet import FleetShape, generate_fleet
+
+__all__ = ["PhaseTimes", "RunResult", "bench", "main", "run_once"]
+
+PHASES = ("load", "compile", "schedule", "report")
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseTimes:
+    wall: float
+    cpu: float
+
+
+@dataclass(slots=True)
+class RunResult:
+    """One run: per-phase times, the report's hash and the counters the run left."""
+
+    phases: dict[str, PhaseTimes] = field(default_factory=dict)
+    digest: str = ""
+    bindings: int = 0
+    clusters: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(result: RunResult, phase: str) -> Iterator[None]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    before = result.phases.get(phase, PhaseTimes(0.0, 0.0))
+    result.phases[phase] = PhaseTimes(before.wall + time.perf_counter() - wall,
+                                      before.cpu + time.process_time() - cpu)
+
+
+def _evaluate(plan: Plan, result: RunResult) -> PlacementReport:
+    """:meth:`Plan.evaluate`, with the report node timed apart from the rest."""
+    compute: dict[str, Callable[[Plan, str], Any]] = dict(plan_module._COMPUTE)
+    for node in nx.lexicographical_topological_sort(plan.graph):
+        kind = plan.graph.nodes[node]["kind"]
+        with _timed(result, "report" if kind == "report" else "schedule"):
+            plan.results[node] = compute[kind](plan, node)
+    report = plan.results[REPORT]
+    assert isinstance(report, PlacementReport)
+    return report
+
+
+def _counters(plan: Plan) -> dict[str, int]:
+    """Work counters the engine exposes (estimator evaluations), when it exposes them."""
+    found: dict[str, int] = {}
+    for value in plan.results.values():
+        stats = getattr(value, "stats", None)
+        if callable(stats):
+            for key, count in stats().items():
+                found[key] = found.get(key, 0) + count
+    return found
+
+
+def run_once(snapshot: Path) -> RunResult:
+    result = RunResult()
+    with _timed(result, "load"):
+        loaded = load_plan_inputs([], [snapshot])
+    with _timed(result, "compile"):
+        plan = Plan.compile(loaded.inputs)
+    report = _evaluate(plan, result)
+    with _timed(result, "report"):
+        text = render_json(report)
+    result.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    result.bindings, result.clusters = len(report.bindings), len(report.clusters)
+    result.counters = _counters(plan)
+    return result
+
+
+def _peak_memory(snapshot: Path) -> int:
+    """Peak traced Python allocation of one whole run, in bytes."""
+    tracemalloc.start()
+    try:
+        run_once(snapshot)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def bench(snapshot: Path, repeat: int, memory: bool) -> dict[str, Any]:
+    runs = [run_once(snapshot) for _ in range(repeat)]
+    digests = {run.digest for run in runs}
+    first = runs[0]
+    phases = {phase: {"wall": _median([r.phases[phase].wall for r in runs]),
+                      "cpu": _median([r.phases[phase].cpu for r in runs])} for phase in PHASES}
+    total_wall = _median([sum(p.wall for p in r.phases.values()) for r in runs])
+    schedule = phases["schedule"]["wall"]
+    summary: dict[str, Any] = {
+        "snapshot": str(snapshot), "bindings": first.bindings, "clusters": first.clusters, "repeat": repeat,
+        "phases": phases, "total_wall": total_wall,
+        "schedule_bindings_per_s": first.bindings / schedule if schedule else 0.0,
+        "schedule_bindings_per_cpu_s": first.bindings / phases["schedule"]["cpu"]
+        if phases["schedule"]["cpu"] else 0.0,
+        "counters": first.counters,
+        "estimator_evaluations_per_binding": {
+            key: count / max(first.bindings, 1) for key, count in first.counters.items()
+        },
+        "digest": first.digest, "stable": len(digests) == 1,
+        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    if memory:
+        summary["peak_traced_bytes"] = _peak_memory(snapshot)
+    return summary
+
+
+def _text(summary: dict[str, Any]) -> str:
+    lines = [f"{summary['bindings']} bindings x {summary['clusters']} clusters "
+             f"(median of {summary['repeat']}), report sha256 {summary['digest'][:16]}"
+             f"{'' if summary['stable'] else ' (UNSTABLE)'}"]
+    for phase, times in summary["phases"].items():
+        lines.append(f"  {phase:<9} wall {times['wall']:8.3f} s   cpu {times['cpu']:8.3f} s")
+    lines.append(f"  total     wall {summary['total_wall']:8.3f} s")
+    lines.append(f"  schedule: {summary['schedule_bindings_per_s']:.0f} bindings/s wall, "
+                 f"{summary['schedule_bindings_per_cpu_s']:.0f} bindings/s cpu")
+    for key, value in summary["estimator_evaluations_per_binding"].items():
+        lines.append(f"  {key}: {summary['counters'][key]} ({value:.3f} per binding)")
+    lines.append(f"  max RSS {summary['max_rss_bytes'] / 2**20:.0f} MiB")
+    if "peak_traced_bytes" in summary:
+        lines.append(f"  peak traced {summary['peak_traced_bytes'] / 2**20:.0f} MiB")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark kpl plan phase by phase.")
+    parser.add_argument("--snapshot", type=Path, help="a fleet JSON; generated when omitted")
+    parser.add_argument("--clusters", type=int, default=100)
+    parser.add_argument("--bindings", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--memory", action="store_true", help="one more run under tracemalloc (slow)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        snapshot = args.snapshot
+        if snapshot is None:
+            snapshot = Path(folder) / "fleet.json"
+            fleet = generate_fleet(FleetShape(args.clusters, args.bindings, args.seed))
+            snapshot.write_text(json.dumps(fleet), encoding="utf-8")
+        summary = bench(snapshot, args.repeat, args.memory)
+    sys.stdout.write((json.dumps(summary, indent=2) if args.json else _text(summary)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
