@@ -1,7 +1,7 @@
 """The Lua prelude of generated interpreter scripts: kpl's value semantics and built-ins in Lua 5.1.
 
 The prelude is a list of chunks. Each starts with a ``--@ name: dependency ...`` line; a generated script
-carries only the chunks its code uses (and what those use in turn), in prelude order. Every helper is a
+carries only the chunks its code uses (and what those use in turn), in prelude order. Every function is a
 field of one local table ``K`` so a script needs few upvalues, and nothing here calls ``setmetatable`` or
 ``getmetatable`` (Karmada's Lua VM refuses them).
 

@@ -265,8 +265,6 @@ def test_every_builtin_operation_is_generated_or_reported() -> None:
 
 def test_third_party_rules_generate_without_diagnostics() -> None:
     library = builtin_library()
-    kinds = {(str(d.get("desiredObj") or d.get("observedObj") or {}).__class__, "") for _, d in DOCUMENTS}
-    assert kinds
     for api_version, kind in library.kinds():
         if "." not in api_version.split("/")[0]:
             continue
