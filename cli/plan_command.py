@@ -7,10 +7,15 @@ Exit codes: 0 every binding scheduled (or kept); 1 some binding failed or the po
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from kpl.cli_support import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, emit, render_diagnostics
+
+if TYPE_CHECKING:
+    from kpl.engine.plan import PlanInputs
 
 __all__ = ["plan"]
 
@@ -36,6 +41,16 @@ def _render(report: object, fmt: str, to_file: bool) -> str:
     return render_text(report, color=color)
 
 
+def _with_failures(inputs: PlanInputs, fail: tuple[str, ...]) -> PlanInputs:
+    known = {str((c.get("metadata") or {}).get("name") or "") for c in inputs.clusters}
+    unknown = [name for name in fail if name not in known]
+    if unknown:
+        click.echo(f"kpl: error: --fail names unknown cluster(s): {', '.join(unknown)}; the snapshot has "
+                   f"{', '.join(sorted(known)) or 'none'}", err=True)
+        raise SystemExit(EXIT_USAGE)
+    return replace(inputs, failed_clusters=tuple(dict.fromkeys(fail)))
+
+
 def _write(text: str, output_file: Path | None) -> None:
     if output_file is None:
         emit(text.rstrip("\n"))
@@ -56,8 +71,10 @@ def _write(text: str, output_file: Path | None) -> None:
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)
 @click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--fail", "fail", multiple=True, metavar="CLUSTER",
+              help="Simulate the failure of this cluster: eviction, rescheduling, preserved state (repeatable).")
 def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates: str | None, fmt: str,
-         output_file: Path | None) -> None:
+         output_file: Path | None, fail: tuple[str, ...]) -> None:
     """Show where Karmada would place every workload, and why.
 
     POLICIES are .kpl files, PropagationPolicy YAML, or folders of them; they are matched against the
@@ -76,6 +93,7 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
         click.echo(render_diagnostics(shown), err=True)
     if loaded.io_failed:
         raise SystemExit(EXIT_USAGE)
-    report = Plan.compile(loaded.inputs).evaluate()
+    inputs = _with_failures(loaded.inputs, fail)
+    report = Plan.compile(inputs).evaluate()
     _write(_render(report, fmt, output_file is not None), output_file)
     raise SystemExit(EXIT_OK if report.ok and not loaded.policy_errors else EXIT_FINDINGS)

@@ -40,7 +40,9 @@ from kpl.engine.check import check_project
 from kpl.engine.features import FeatureGates
 from kpl.engine.library import Library, builtin_library, library_with
 from kpl.engine.matching import POLICY, PolicyView, ResourceView
-from kpl.engine.policy import apply_admission_defaults
+from kpl.engine.plan_failover import compute_failover, failover_notes
+from kpl.engine.plan_quota import adjust_for_quota, compute_quota, quota_node
+from kpl.engine.policy import apply_admission_defaults, compile_quota
 from kpl.engine.project import load_project
 from kpl.engine.report import (
     BindingReport,
@@ -87,6 +89,8 @@ class PlanInputs:
     library: Library = field(default_factory=builtin_library)
     gates: FeatureGates = field(default_factory=FeatureGates)
     from_policies: bool = True
+    quotas: tuple[Mapping[str, Any], ...] = ()
+    failed_clusters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,12 +255,34 @@ def add_schedules(plan: Plan) -> None:
         plan.add("schedule:" + binding.removeprefix("binding:"), "schedule", None, [binding, *clusters])
 
 
+def add_quotas(plan: Plan) -> None:
+    for quota in plan.inputs.quotas:
+        node = quota_node(quota)
+        namespace = node.removeprefix("quota:").split("/", 1)[0]
+        if node in plan.graph:
+            continue
+        steps = [n for n in plan.nodes_of("binding")
+                 if n.removeprefix("binding:").split("/", 1)[0] == namespace]
+        plan.add(node, "quota", quota, [*steps, *("schedule:" + n.removeprefix("binding:") for n in steps)])
+
+
+def add_failovers(plan: Plan) -> None:
+    if not plan.inputs.failed_clusters:
+        return
+    clusters = plan.nodes_of("cluster")
+    for binding in plan.nodes_of("binding"):
+        key = binding.removeprefix("binding:")
+        plan.add(f"failover:{key}", "failover", None, [binding, f"schedule:{key}", *clusters])
+
+
 def add_report(plan: Plan) -> None:
-    plan.add(REPORT, "report", None, [*plan.nodes_of("schedule"), *plan.nodes_of("cluster")])
+    plan.add(REPORT, "report", None, [*plan.nodes_of("schedule"), *plan.nodes_of("cluster"),
+                                      *plan.nodes_of("quota"), *plan.nodes_of("failover")])
 
 
 _COMPILE_STEPS: tuple[Callable[[Plan], None], ...] = (
-    add_clusters, add_policies, add_workloads, add_snapshot_bindings, add_schedules, add_report,
+    add_clusters, add_policies, add_workloads, add_snapshot_bindings, add_schedules, add_quotas,
+    add_failovers, add_report,
 )
 
 
@@ -394,6 +420,7 @@ def compute_report(plan: Plan, node: str) -> PlacementReport:
         if outcome is None:
             unmatched.append(built.resource)
             continue
+        outcome = adjust_for_quota(plan, schedule_node, outcome)
         entries.append((_binding_report(built, outcome, _identity(built)), built, outcome))
     entries.sort(key=lambda e: (e[0].namespace, e[0].name, e[0].kind))
     return PlacementReport(
@@ -402,6 +429,10 @@ def compute_report(plan: Plan, node: str) -> PlacementReport:
         bindings=tuple(e[0] for e in entries),
         clusters=tuple(_cluster_reports(plan, entries)),
         unmatched=tuple(sorted(unmatched, key=lambda r: (r.namespace, r.kind, r.name, r.api_version))),
+        quotas=tuple(plan.results[n] for n in plan.nodes_of("quota")),
+        failed_clusters=plan.inputs.failed_clusters,
+        failovers=tuple(r for n in plan.nodes_of("failover") if (r := plan.results[n]) is not None),
+        failover_notes=failover_notes(plan.inputs.gates, plan.inputs.failed_clusters),
     )
 
 
@@ -413,6 +444,8 @@ _COMPUTE: Mapping[str, Callable[[Plan, str], Any]] = {
     "binding": compute_binding,
     "schedule": compute_schedule,
     "report": compute_report,
+    "quota": compute_quota,
+    "failover": compute_failover,
 }
 
 
@@ -445,7 +478,8 @@ def _split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _policy_objects(paths: list[Path], gates: FeatureGates) -> tuple[list[Mapping[str, Any]], Library,
-                                                                     list[Diagnostic], bool]:
+                                                                     list[Diagnostic], bool,
+                                                                     list[Mapping[str, Any]]]:
     kpl_paths, yaml_paths = _split_paths(paths)
     project = load_project(kpl_paths)
     context = check_project(project)
@@ -457,7 +491,10 @@ def _policy_objects(paths: list[Path], gates: FeatureGates) -> tuple[list[Mappin
     diagnostics.extend(problems)
     policies.extend(found.policies)
     rules = [(d, s.name) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
-    return policies, library_with(rules), diagnostics, project.io_failed or bool(problems)
+    quotas: list[Mapping[str, Any]] = [compile_quota(d) for d, _ in project.declarations()
+                                       if isinstance(d, ast.Quota)]
+    quotas.extend(found.quotas)
+    return policies, library_with(rules), diagnostics, project.io_failed or bool(problems), quotas
 
 
 def _unique_policies(policies: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -482,14 +519,16 @@ def load_plan_inputs(
     diagnostics: list[Diagnostic] = list(problems)
     io_failed = bool(problems)
     paths = list(policy_paths)
-    library, policies = builtin_library(), []
+    library, policies, quotas = builtin_library(), [], []
     if paths:
-        given, library, found, failed = _policy_objects(paths, gates)
+        given, library, found, failed, given_quotas = _policy_objects(paths, gates)
         diagnostics.extend(found)
         io_failed = io_failed or failed
         policies = _unique_policies([*given, *snapshot.policies])
+        quotas = given_quotas
     inputs = PlanInputs(
         clusters=tuple(snapshot.clusters), workloads=tuple(snapshot.workloads), policies=tuple(policies),
         bindings=tuple(snapshot.bindings), library=library, gates=gates, from_policies=bool(paths),
+        quotas=tuple(_unique_policies([*quotas, *snapshot.quotas])),
     )
     return LoadedInputs(inputs, tuple(diagnostics), io_failed)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpl.engine.bindings import Interpretation, PolicyChoice
+from kpl.engine.plan_failover import FailoverOutcome, failover_text_lines
+from kpl.engine.plan_quota import QuotaOutcome, quota_text_lines
 from kpl.engine.quantity import Quantity, QuantityError
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure, SchedulingCondition
@@ -184,6 +186,10 @@ class PlacementReport:
     bindings: tuple[BindingReport, ...]
     clusters: tuple[ClusterReport, ...]
     unmatched: tuple[ResourceRef, ...] = ()
+    quotas: tuple[QuotaOutcome, ...] = ()
+    failed_clusters: tuple[str, ...] = ()
+    failovers: tuple[FailoverOutcome, ...] = ()
+    failover_notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -282,6 +288,10 @@ def report_to_json(report: PlacementReport) -> dict[str, Any]:
         "bindings": [binding.to_json() for binding in report.bindings],
         "clusters": [cluster.to_json() for cluster in report.clusters],
         "unmatched": [resource.to_json() for resource in report.unmatched],
+        "quotas": [quota.to_json() for quota in report.quotas],
+        "failover": None if not report.failed_clusters else {
+            "failedClusters": list(report.failed_clusters), "assumptions": list(report.failover_notes),
+            "bindings": [found.to_json() for found in report.failovers]},
     }
 
 
@@ -381,6 +391,9 @@ def render_text(report: PlacementReport, *, color: bool = False, width: int = 12
     console.print(_table(_CLUSTER_COLUMNS, map(_cluster_row, report.clusters), "clusters"))
     for resource in report.unmatched:
         console.print(f"no policy matches {resource}")
+    for line in [*quota_text_lines(report.quotas),
+                 *failover_text_lines(report.failed_clusters, report.failovers, report.failover_notes)]:
+        console.print(line)
     counts = report.summary()
     console.print(f"{counts['bindings']} binding(s): {counts['scheduled']} scheduled, "
                   f"{counts['unchanged']} unchanged, {counts['failed']} failed")
@@ -416,4 +429,17 @@ def render_markdown(report: PlacementReport) -> str:
     lines += ["", "### clusters", "", *_md_table(_CLUSTER_COLUMNS, map(_cluster_row, report.clusters))]
     if report.unmatched:
         lines += ["", "No policy matches: " + ", ".join(f"`{r}`" for r in report.unmatched)]
+    if report.quotas:
+        lines += ["", "### quotas", "", *_md_table(_QUOTA_COLUMNS, map(_quota_row, report.quotas))]
     return "\n".join(lines) + "\n"
+
+
+_QUOTA_COLUMNS = ("quota", "limit", "used", "enforced", "denied")
+
+
+def _quota_row(quota: QuotaOutcome) -> list[str]:
+    def listed(values: Mapping[str, Quantity]) -> str:
+        return ", ".join(f"{name}={q}" for name, q in sorted(values.items())) or "-"
+    denied = ", ".join(f"`{d.binding}`" for d in quota.denied) or "-"
+    return [f"`{quota.namespace}/{quota.name}`", listed(quota.limit), listed(quota.used),
+            "yes" if quota.enforced else "no", denied]

@@ -323,7 +323,7 @@ def test_incremental_reevaluation_equals_a_fresh_plan() -> None:
     assert plan.results["workload:shop/Deployment/storefront"] is interpretation  # not recomputed
     clusters = tuple(changed if c["metadata"]["name"] == "member2" else c for c in inputs.clusters)
     fresh = Plan.compile(PlanInputs(clusters, inputs.workloads, inputs.policies, inputs.bindings,
-                                    inputs.library, inputs.gates)).evaluate()
+                                    inputs.library, inputs.gates, quotas=inputs.quotas)).evaluate()
     assert render_json(again) == render_json(fresh)
     assert render_json(again) != render_json(Plan.compile(inputs).evaluate())
 
@@ -342,7 +342,7 @@ def test_input_order_does_not_matter(rng: random.Random) -> None:
     for items in shuffled:
         rng.shuffle(items)
     again = PlanInputs(tuple(shuffled[0]), tuple(shuffled[1]), tuple(shuffled[2]), inputs.bindings,
-                       inputs.library, inputs.gates)
+                       inputs.library, inputs.gates, quotas=inputs.quotas)
     assert render_json(Plan.compile(again).evaluate()) == expected
 
 
