@@ -83,14 +83,21 @@ def _postfix(expr: ast.Expr, indent: str) -> str:
     if isinstance(expr, ast.GetField):
         if isinstance(expr.target, ast.Root):
             return "." + _field(expr.name)
-        return _wrap(expr.target, 9, indent) + "." + _field(expr.name)
+        return _target(expr.target, indent) + "." + _field(expr.name)
     if isinstance(expr, ast.GetIndex):
-        base = "." if isinstance(expr.target, ast.Root) else _wrap(expr.target, 9, indent)
+        base = "." if isinstance(expr.target, ast.Root) else _target(expr.target, indent)
         return f"{base}[{format_expr(expr.index, indent)}]"
     if isinstance(expr, ast.GetAll):
-        return _wrap(expr.target, 9, indent) + "[*]"
+        return _target(expr.target, indent) + "[*]"
     assert isinstance(expr, ast.GetFiltered)
-    return f"{_wrap(expr.target, 9, indent)}[? {format_expr(expr.condition, indent)}]"
+    return f"{_target(expr.target, indent)}[? {format_expr(expr.condition, indent)}]"
+
+
+def _target(expr: ast.Expr, indent: str) -> str:
+    """The target of ``.field`` or ``[...]``; a number is parenthesized (``0.a`` would read as one token)."""
+    numeric = isinstance(expr, ast.Quantity) or (
+        isinstance(expr, ast.Literal) and isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool))
+    return f"({format_expr(expr, indent)})" if numeric else _wrap(expr, 9, indent)
 
 
 def _comprehension(expr: ast.Comprehension, indent: str) -> str:
