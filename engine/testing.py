@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,14 +143,13 @@ class CoverageRecorder:
         self._covered[key].update(_evaluated(rule, operation))
 
     def wrap(self, library: Library) -> Library:
-        """The same rules, each recording what it evaluates; user rules are registered up front."""
-        builtin = builtin_library().rules
-        rules: dict[tuple[str, str], CompiledInterpreter] = {}
-        for gvk, rule in library.rules.items():
-            user = builtin.get(gvk) is not rule
-            key = self.register(rule, library.origin.get(gvk, ""), user)
-            rules[gvk] = _TrackedInterpreter(rule, key, self)
-        return Library(rules, library.origin, library.diagnostics)
+        """The same rules, each recording what it evaluates; user rules are registered up front.
+
+        Built-in rules stay lazy: one is compiled (and wrapped) only when a case asks for its kind.
+        """
+        for gvk in user_kinds(library):
+            self.register(library.rules[gvk], library.origin.get(gvk, ""), True)
+        return Library(_TrackedRules(library, self), library.origin, library.diagnostics)
 
     def coverage(self) -> Coverage:
         found = []
@@ -161,6 +160,35 @@ class CoverageRecorder:
                 found.append(RuleCoverage(api_version, kind, origin, user, members,
                                           tuple(m for m in members if m in covered)))
         return Coverage(tuple(found))
+
+
+def user_kinds(library: Library) -> list[tuple[str, str]]:
+    """The kinds whose rule is not the built-in one (told apart by origin, so nothing is compiled)."""
+    builtin = builtin_library().origin
+    return [gvk for gvk, origin in library.origin.items() if builtin.get(gvk) != origin]
+
+
+class _TrackedRules(Mapping[tuple[str, str], CompiledInterpreter]):
+    """A library's rules, each wrapped on first use so that its runs are recorded."""
+
+    def __init__(self, library: Library, recorder: CoverageRecorder) -> None:
+        self._library = library
+        self._recorder = recorder
+        self._user = set(user_kinds(library))
+        self._wrapped: dict[tuple[str, str], CompiledInterpreter] = {}
+
+    def __getitem__(self, gvk: tuple[str, str]) -> CompiledInterpreter:
+        if gvk not in self._wrapped:
+            rule = self._library.rules[gvk]
+            key = self._recorder.register(rule, self._library.origin.get(gvk, ""), gvk in self._user)
+            self._wrapped[gvk] = _TrackedInterpreter(rule, key, self._recorder)
+        return self._wrapped[gvk]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._library.rules)
+
+    def __len__(self) -> int:
+        return len(self._library.rules)
 
 
 class _TrackedInterpreter(CompiledInterpreter):
@@ -462,8 +490,8 @@ def _interpret_problem(case: Mapping[str, Any], operation: str) -> str:
     if not isinstance(desired, Mapping) and not isinstance(observed, Mapping):
         return "the case needs an object: `desiredObj` or `observedObj`"
     if not isinstance(case.get("output"), Mapping):
-        return "the case expects nothing: give `output` (replica, healthy, status, ...; `{}` checks only that " \
-            "the operation succeeds)"
+        return ("the case expects nothing: give `output` (replica, healthy, status, ...; `{}` checks only "
+                "that the operation succeeds)")
     return ""
 
 
@@ -531,13 +559,27 @@ class _Placement:
 
 
 def _layer(base: Library, top: Library) -> Library:
-    """``base`` with the rules of ``top`` that are not built-in laid over it."""
-    builtin = builtin_library().rules
-    rules, origin = dict(base.rules), dict(base.origin)
-    for gvk, rule in top.rules.items():
-        if builtin.get(gvk) is not rule:
-            rules[gvk], origin[gvk] = rule, top.origin.get(gvk, "")
-    return Library(rules, origin, base.diagnostics)
+    """``base`` with the user rules of ``top`` laid over it (built-in rules are not compiled here)."""
+    extra = {gvk: top.rules[gvk] for gvk in user_kinds(top)}
+    origin = {**base.origin, **{gvk: top.origin[gvk] for gvk in extra}}
+    return Library(_Layered(extra, base.rules), origin, base.diagnostics)
+
+
+class _Layered(Mapping[tuple[str, str], CompiledInterpreter]):
+    """``top`` over ``base``, looked up lazily."""
+
+    def __init__(self, top: Mapping[tuple[str, str], CompiledInterpreter],
+                 base: Mapping[tuple[str, str], CompiledInterpreter]) -> None:
+        self._top, self._base = top, base
+
+    def __getitem__(self, gvk: tuple[str, str]) -> CompiledInterpreter:
+        return self._top[gvk] if gvk in self._top else self._base[gvk]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(sorted(set(self._top) | set(self._base)))
+
+    def __len__(self) -> int:
+        return len(set(self._top) | set(self._base))
 
 
 def _sort_objects(objects: list[Any]) -> dict[str, list[Mapping[str, Any]]]:
@@ -655,7 +697,7 @@ def _judge_clusters(binding: BindingReport, expect: Mapping[str, Any]) -> str | 
     if same:
         return None
     shown = {n: (got[n] if want.get(n) is not None or n not in want else None) for n in got}
-    return f"clusters: expected {_clusters_text(want)}, got {_clusters_text(shown)}"
+    return f"clusters: expected {_clusters_text(want)}; got {_clusters_text(shown)}"
 
 
 def _judge_replicas(binding: BindingReport, expect: Mapping[str, Any]) -> str | None:
