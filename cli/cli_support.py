@@ -170,17 +170,21 @@ def render_conformance(summary: Any, show: int) -> str:
 
 
 def _load_yaml(path: Path | None) -> Any:
+    """The first document of a YAML/JSON input, read with the snapshot loader's limits; exit 2 on a problem."""
+    from kpl.engine.snapshot import parse_documents, read_documents
+
     if path is None:
         return None
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-        return yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as error:
-        raise click.UsageError(f"cannot read `{path}`: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise click.UsageError(f"{where}: invalid YAML: {getattr(error, 'problem', error)}") from None
+    if str(path) == "-":
+        documents, problems = parse_documents("<stdin>", sys.stdin.read())
+    elif not path.exists():
+        raise click.UsageError(f"cannot read `{path}`: no such file or directory")
+    else:
+        documents, problems = read_documents(path)
+    if problems:
+        click.echo(render_diagnostics(problems), err=True)
+        raise SystemExit(EXIT_USAGE)
+    return documents[0] if documents else None
 
 
 def run_interpret(rules: Sequence[Path], operation: str, desired_file: Path | None, observed_file: Path | None,

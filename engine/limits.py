@@ -51,6 +51,7 @@ class KplLimits:
     snapshot_file_bytes: int = 256 * 1024 * 1024
     snapshot_files: int = 20_000
     yaml_aliases: int = 1_000
+    yaml_alias_nodes: int = 100_000
     nesting_depth: int = 200
     project_files: int = 20_000
     quantity_text_length: int = 128

@@ -21,7 +21,7 @@ from kpl.dsl.source import Source, Span
 from kpl.engine.limits import DEFAULT_LIMITS, current_limits
 from kpl.engine.snapshot_schema import shape_problems
 
-__all__ = ["Snapshot", "load_objects", "load_snapshot"]
+__all__ = ["Snapshot", "load_objects", "load_snapshot", "parse_documents", "read_documents"]
 
 # The defaults; the limits in force are ``kpl.engine.limits.current_limits()``.
 MAX_FILE_BYTES = DEFAULT_LIMITS.snapshot_file_bytes
@@ -49,6 +49,10 @@ class Snapshot:
 Lines = dict[int, tuple[int, dict[str, tuple[int, int]]]]
 
 
+class _TooDeepError(yaml.composer.ComposerError):
+    """A document nested deeper than the limit (raised while composing, before any recursion limit)."""
+
+
 class _Loader(yaml.SafeLoader):
     """A safe loader that counts aliases, so a "billion laughs" document fails fast, and remembers lines.
 
@@ -58,16 +62,31 @@ class _Loader(yaml.SafeLoader):
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.aliases = 0
-        self.max_aliases = current_limits().yaml_aliases
+        self.aliases = self.expanded = self.depth = 0
+        self.limits = current_limits()
+        self.sizes: dict[int, int] = {}
         self.lines: Lines = {}
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
+            event: yaml.AliasEvent = self.peek_event()  # type: ignore[no-untyped-call]
+            anchored = self.anchors.get(event.anchor)
             self.aliases += 1
-            if self.aliases > self.max_aliases:
-                raise yaml.YAMLError(f"more than {self.max_aliases} aliases (a YAML alias bomb?)")
-        return super().compose_node(parent, index)
+            self.expanded += _size(anchored, self.sizes) if anchored is not None else 0
+            if self.aliases > self.limits.yaml_aliases:
+                raise yaml.YAMLError(f"more than {self.limits.yaml_aliases} aliases (a YAML alias bomb?)")
+            if self.expanded > self.limits.yaml_alias_nodes:
+                raise yaml.YAMLError(f"aliases expand to more than {self.limits.yaml_alias_nodes} nodes "
+                                     "(a YAML alias bomb?)")
+        self.depth += 1
+        try:
+            if self.depth > self.limits.nesting_depth:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooDeepError(None, None, f"nested deeper than {self.limits.nesting_depth} "
+                                    "levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         value = super().construct_object(node, deep)
@@ -89,6 +108,20 @@ class _Loader(yaml.SafeLoader):
                 seen.add(key.value)
         mapping = super().construct_mapping(node, deep)
         return {_key(key): value for key, value in mapping.items()}
+
+
+def _size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once every alias in it is expanded (memoized by node)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_size(item, sizes) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_size(key, sizes) + _size(value, sizes) for key, value in node.value)
+    sizes[id(node)] = total
+    return total
 
 
 def _key(key: Any) -> str:
@@ -215,9 +248,9 @@ def _yaml_documents(name: str, text: str) -> _Read:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        code = "snapshot.too_deep" if isinstance(error, _TooDeepError) else "snapshot.invalid_yaml"
         message = f"invalid YAML: {error.problem or error.context or error}"
-        return _Read(text, tuple(out), problems=(_problem("snapshot.invalid_yaml", message, name, text,
-                                                          line, column),))
+        return _Read(text, tuple(out), problems=(_problem(code, message, name, text, line, column),))
     except yaml.YAMLError as error:
         return _Read(text, tuple(out), problems=(_yaml_problem(name, text, error),))
     except RecursionError:
@@ -242,11 +275,33 @@ def _yaml_problem(name: str, text: str, error: yaml.YAMLError) -> Diagnostic:
     return _problem("snapshot.invalid_yaml", f"invalid YAML: {error}", name)
 
 
+def parse_documents(name: str, text: str) -> tuple[list[Any], list[Diagnostic]]:
+    """The YAML (or JSON) documents of ``text`` read as snapshots are, with the same limits and diagnostics."""
+    read = _yaml_documents(name, text.removeprefix("\ufeff"))
+    return _checked_documents(name, read)
+
+
+def read_documents(path: Path) -> tuple[list[Any], list[Diagnostic]]:
+    """The documents of one YAML or JSON file, read as snapshots are (limits, diagnostics, no exceptions)."""
+    return _checked_documents(path.as_posix(), _read_file(path))
+
+
+def _checked_documents(name: str, read: _Read) -> tuple[list[Any], list[Diagnostic]]:
+    problems = list(read.problems)
+    documents = []
+    for document, line in read.documents:
+        if _depth(document):
+            documents.append(document)
+        else:
+            problems.append(_problem("snapshot.too_deep", "document is nested too deeply", name, read.text, line, 1))
+    return documents, problems
+
+
 @dataclass(frozen=True, slots=True)
 class _Found:
     """An object with where it is: its file's name, text and container lines, and its own line."""
 
-    obj: dict[str, Any]
+    obj: Any
     name: str
     line: int
     file: _Read
@@ -282,10 +337,10 @@ def _gather(paths: Iterable[Path]) -> tuple[list[_Found], list[Diagnostic]]:
 def load_objects(paths: Iterable[Path]) -> tuple[list[tuple[dict[str, Any], str, int]], list[Diagnostic]]:
     """Every Kubernetes object in the files, with its file and line; Lists are flattened."""
     found, problems = _gather(paths)
-    return [(f.obj, f.name, f.line) for f in found], problems
+    return [(f.obj, f.name, f.line) for f in found if isinstance(f.obj, dict)], problems
 
 
-def _flatten(document: Any) -> Iterator[dict[str, Any]]:
+def _flatten(document: Any) -> Iterator[Any]:
     if isinstance(document, list):
         for item in document:
             yield from _flatten(item)
@@ -295,6 +350,8 @@ def _flatten(document: Any) -> Iterator[dict[str, Any]]:
                 yield from _flatten(item)
         else:
             yield document
+    elif document is not None:
+        yield document  # not an object: reported by the caller
 
 
 _BUCKETS = {
@@ -327,6 +384,9 @@ def _where(found: _Found, path: tuple[str | int, ...]) -> tuple[int, int]:
 
 def _object_problems(found: _Found) -> list[Diagnostic]:
     obj, name = found.obj, found.name
+    if not isinstance(obj, dict):
+        message = f"expected a Kubernetes object, got {type(obj).__name__} `{str(obj)[:40]}`"
+        return [_problem("snapshot.invalid_object", message, name, found.file.text, found.line, 1)]
     kind, metadata = obj.get("kind"), obj.get("metadata")
     if str(kind).endswith("List") and "items" in obj and not isinstance(obj.get("items"), list):
         line, column = _where(found, ("items",))
