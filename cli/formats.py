@@ -120,7 +120,7 @@ def describe(code: str) -> str:
     return f"{phase}: {rest.replace('_', ' ')}." if rest else f"{code}."
 
 
-# ------------------------------------------------------------------------------------ shared helpers
+# ------------------------------------------------------------------------------------ building blocks
 
 
 def artifact_uri(name: str) -> str:
