@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+
 from kpl.engine import plan as plan_module
 from kpl.engine.plan import REPORT, Plan, load_plan_inputs
 from kpl.engine.report import PlacementReport, render_json

@@ -14,6 +14,7 @@ from typing import Any
 import click
 import structlog
 import yaml
+
 from kpl.dsl.diagnostics import Diagnostic, render_diagnostic
 
 __all__ = [

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import click
+
 from kpl import __version__
 from kpl.cli_support import EXIT_USAGE, emit
 from kpl.dsl.diagnostics import Diagnostic, Severity, diagnostic_to_json

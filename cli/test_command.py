@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from kpl.cli_support import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from kpl.formats import CASE_FORMATS, CaseRecord, case_records, markdown_table, render_cases, write_output
 

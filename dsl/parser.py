@@ -13,12 +13,13 @@ import functools
 import re
 from importlib import resources
 
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import VisitError
+
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, did_you_mean
 from kpl.dsl.source import Source, Span
 from kpl.dsl.transformer import ToAst
-from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.exceptions import VisitError
 
 __all__ = ["keywords", "ParseResult", "parse", "parse_expression", "parse_source"]
 

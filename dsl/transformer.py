@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from kpl.dsl import ast
-from kpl.dsl.source import Span
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
+
+from kpl.dsl import ast
+from kpl.dsl.source import Span
 
 __all__ = ["ToAst", "duration_seconds", "unquote"]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jsonpath_ng.parser import parse as jsonpath_parse
+
 from kpl.dsl import ast
 from kpl.engine.builtins import FUNCTIONS
 from kpl.engine.values import EvalError, Value, elements, is_number, truthy, type_name

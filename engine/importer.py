@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, Severity
 from kpl.dsl.formatter import format_module

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 from jsonpath_ng.jsonpath import Fields, Slice, Wildcard
+
 from kpl.engine.go_values import decode_go_json, format_go_float, go_quote, marshal_go_json
 
 __all__ = [

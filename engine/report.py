@@ -13,6 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
 from kpl.engine.bindings import Interpretation, PolicyChoice
 from kpl.engine.plan_failover import FailoverOutcome, failover_text_lines
 from kpl.engine.plan_quota import QuotaOutcome, quota_text_lines
@@ -20,9 +24,6 @@ from kpl.engine.quantity import Quantity, QuantityError
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure, SchedulingCondition
 from kpl.engine.scheduler.types import TargetCluster, targets_to_api
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 __all__ = [
     "FORMAT_VERSION",

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import render_diagnostic
 from kpl.engine.conformance.runner import compare_output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kpl.engine.builtins import FUNCTIONS
 from kpl.engine.values import EvalError, Value
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpl.engine.builtins import FUNCTIONS
 from kpl.engine.values import EvalError, to_output
 

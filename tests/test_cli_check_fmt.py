@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from kpl.cli import main
 from kpl.dsl.formatter import format_module
 from kpl.dsl.parser import parse

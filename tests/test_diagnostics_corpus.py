@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from kpl.dsl.diagnostics import Diagnostic, Severity, diagnostic_to_json, render_diagnostic, sort_diagnostics
 from kpl.engine.check import check_project
 from kpl.engine.project import load_project

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.features import FeatureGateError, FeatureGates
 from kpl.engine.scheduler import webster

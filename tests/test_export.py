@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kpl.cli import main
 from kpl.dsl.parser import parse
 from kpl.engine.export import (
@@ -118,8 +119,9 @@ def test_a_customization_has_one_script_per_operation() -> None:
 
 def test_exported_lua_runs_and_answers_like_kpl() -> None:
     pytest.importorskip("lupa.lua51")
-    from kpl.engine.interpreter import compile_interpreter
     from test_lua import compare_both
+
+    from kpl.engine.interpreter import compile_interpreter
 
     project = _project(PROJECT)
     node = project.modules[0].declarations[-1]

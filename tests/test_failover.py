@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.failover import (
     APPLIED_PLACEMENT_ANNOTATION,

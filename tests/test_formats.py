@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped
+
 from kpl.cli import main
 from kpl.dsl.diagnostics import Diagnostic, Severity
 from kpl.dsl.source import Source, Span

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_parser import AFFINITY, EXPRESSIONS, INTERPRETER, POLICY, QUOTA
+
 from kpl.dsl import ast
 from kpl.dsl.formatter import format_expr, format_module
 from kpl.dsl.parser import parse, parse_expression
-from test_parser import AFFINITY, EXPRESSIONS, INTERPRETER, POLICY, QUOTA
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = sorted([*(REPO / "rules").rglob("*.kpl"), *(REPO / "examples").rglob("*.kpl")])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from kpl.dsl.diagnostics import Diagnostic, diagnostic_to_json, render_diagnostic
 from kpl.dsl.formatter import format_module
 from kpl.dsl.parser import parse, parse_expression

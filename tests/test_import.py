@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kpl.cli import main
 from kpl.dsl.diagnostics import Severity
 from kpl.dsl.parser import parse

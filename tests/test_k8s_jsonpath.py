@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonpath_ng.ext.parser import parse as parse_ng
+
 from kpl.engine.k8s_jsonpath import (
     FieldNode,
     JsonPathError,

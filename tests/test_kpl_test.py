@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from junitparser import Failure, JUnitXml
+
 from kpl.cli import main
 from kpl.engine.testing import CoverageRecorder, run_tests
 from kpl.formats import case_records

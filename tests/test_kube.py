@@ -10,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpl.engine.conformance.compare import deep_diff
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.kube import (

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpl.dsl import ast
 from kpl.dsl.parser import parse
 from kpl.dsl.source import Source

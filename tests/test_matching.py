@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.matching import (
     CLUSTER_POLICY,

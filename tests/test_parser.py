@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from kpl.dsl import ast as A
 from kpl.dsl.parser import parse, parse_expression
 from kpl.dsl.source import Span

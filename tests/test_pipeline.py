@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.features import FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView

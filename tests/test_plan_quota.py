@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpl.cli import main
 from kpl.engine.features import FeatureGates
 from kpl.engine.library import Library

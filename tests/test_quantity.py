@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from kpl.engine.quantity import (
     MAX_TEXT_LENGTH,
     Format,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kpl.dsl import ast
 from kpl.dsl.parser import parse_source
 from kpl.dsl.source import Source

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from kpl.engine.conformance.runner import CaseResult, run_paths
 from kpl.engine.interpreter import CompiledInterpreter, InterpretError
 from kpl.engine.library import builtin_library

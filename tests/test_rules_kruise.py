@@ -16,6 +16,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpl.engine.conformance.runner import CaseResult, run_paths
 from kpl.engine.interpreter import CompiledInterpreter
 from kpl.engine.library import builtin_library

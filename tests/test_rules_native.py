@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpl.engine.conformance.ops_interpreter import native_replica_kinds
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.interpreter import InterpretError

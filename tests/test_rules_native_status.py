@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from kpl.engine.interpreter import InterpretError
 from kpl.engine.library import builtin_library
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpl.engine.conformance.registry import lookup
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.errors import SchedulingError

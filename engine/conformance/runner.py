@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from kpl.engine.conformance.compare import deep_diff
 from kpl.engine.conformance.exclusions import excluded_reason
 from kpl.engine.conformance.registry import lookup
