@@ -25,6 +25,7 @@ from kpl.cli_support import (
 )
 from kpl.export_command import export, import_
 from kpl.formats import OUTPUT_FORMATS, write_output
+from kpl.graph_command import graph
 from kpl.plan_command import plan
 from kpl.test_command import test
 
@@ -170,6 +171,7 @@ cli.add_command(plan)
 cli.add_command(export)
 cli.add_command(import_)
 cli.add_command(test)
+cli.add_command(graph)
 
 
 def main(argv: list[str] | None = None) -> int:

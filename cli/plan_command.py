@@ -7,11 +7,13 @@ Exit codes: 0 every binding scheduled (or kept); 1 some binding failed or the po
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
 from kpl.cli_support import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, emit, render_diagnostics
 
 if TYPE_CHECKING:
@@ -51,6 +53,26 @@ def _with_failures(inputs: PlanInputs, fail: tuple[str, ...]) -> PlanInputs:
     return replace(inputs, failed_clusters=tuple(dict.fromkeys(fail)))
 
 
+def _watch(compiled: object, report: object, paths: list[Path], load: Callable[[], object], interval: float,
+           max_cycles: int | None) -> None:
+    from kpl.engine.plan import LoadedInputs, Plan
+    from kpl.engine.plan_watch import watch
+    from kpl.engine.report import PlacementReport
+
+    assert isinstance(compiled, Plan) and isinstance(report, PlacementReport)
+
+    def loaded() -> LoadedInputs:
+        found = load()
+        assert isinstance(found, LoadedInputs)
+        return found
+
+    click.echo(f"watching {len(paths)} path(s); Ctrl-C stops", err=True)
+    try:
+        watch(compiled, report, paths, loaded, emit, interval=interval, max_cycles=max_cycles)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
 def _write(text: str, output_file: Path | None) -> None:
     if output_file is None:
         emit(text.rstrip("\n"))
@@ -72,9 +94,14 @@ def _write(text: str, output_file: Path | None) -> None:
               show_default=True)
 @click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--fail", "fail", multiple=True, metavar="CLUSTER",
-              help="Simulate the failure of this cluster: eviction, rescheduling, preserved state (repeatable).")
+              help="Simulate this cluster's failure: eviction, rescheduling, preserved state (repeatable).")
+@click.option("--watch", is_flag=True, help="Keep watching the inputs; on a change re-plan and show what moved.")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between two looks at the files with --watch.")
+@click.option("--max-cycles", type=int, hidden=True, help="Stop --watch after this many looks (for tests).")
 def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates: str | None, fmt: str,
-         output_file: Path | None, fail: tuple[str, ...]) -> None:
+         output_file: Path | None, fail: tuple[str, ...], watch: bool, interval: float,
+         max_cycles: int | None) -> None:
     """Show where Karmada would place every workload, and why.
 
     POLICIES are .kpl files, PropagationPolicy YAML, or folders of them; they are matched against the
@@ -94,6 +121,12 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
     if loaded.io_failed:
         raise SystemExit(EXIT_USAGE)
     inputs = _with_failures(loaded.inputs, fail)
-    report = Plan.compile(inputs).evaluate()
+    compiled = Plan.compile(inputs)
+    report = compiled.evaluate()
     _write(_render(report, fmt, output_file is not None), output_file)
+    if watch:
+        def reload() -> object:
+            return load_plan_inputs(policies, snapshots, gates)
+        _watch(compiled, report, [*policies, *snapshots], reload, interval, max_cycles)
+        raise SystemExit(EXIT_OK)
     raise SystemExit(EXIT_OK if report.ok and not loaded.policy_errors else EXIT_FINDINGS)

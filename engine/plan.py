@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -189,9 +189,71 @@ class Plan:
         node = f"cluster:{_meta(cluster).get('name') or ''}"
         if node not in self.graph:
             self.add(node, "cluster", cluster)
-            self.graph.add_edges_from((node, s) for s in [*self.nodes_of("schedule"), REPORT])
+            readers = [*self.nodes_of("schedule"), *self.nodes_of("failover"), REPORT]
+            self.graph.add_edges_from((node, s) for s in readers)
         self.graph.nodes[node]["source"] = cluster
+        self.inputs = replace(self.inputs, clusters=_replaced(self.inputs.clusters, cluster, _cluster_key))
         self.invalidate([node])
+
+    def update_workload(self, obj: Mapping[str, Any]) -> None:
+        """Replace one resource template and invalidate its interpretation, match, binding and what follows;
+        a template the plan does not have yet (or one the detector ignores) recompiles the graph."""
+        workloads = _replaced(self.inputs.workloads, obj, _object_key)
+        key = _workload_key(obj, set())
+        node = f"workload:{key}"
+        if node not in self.graph or detector_ignores(obj) or not self.inputs.from_policies:
+            self.recompile(replace(self.inputs, workloads=workloads))
+            return
+        self.inputs = replace(self.inputs, workloads=workloads)
+        bindings = [n for n in self.graph.successors(node) if n.startswith("binding:")]
+        changed = [node, f"match:{key}", *bindings]
+        for name in changed:
+            self.graph.nodes[name]["source"] = obj
+        self.invalidate(changed)
+
+    def update_policy(self, policy: Mapping[str, Any]) -> None:
+        """Replace (or add) one (Cluster)PropagationPolicy and invalidate every match (and what follows)."""
+        meta = _meta(policy)
+        kind = str(policy.get("kind") or POLICY)
+        namespace = str(meta.get("namespace") or "") if kind == POLICY else ""
+        node = _policy_id(kind, namespace, str(meta.get("name") or ""))
+        self.inputs = replace(self.inputs, policies=_replaced(self.inputs.policies, policy, _object_key))
+        if not self.inputs.from_policies:
+            return
+        if node not in self.graph:
+            self.add(node, "policy", policy)
+            self.graph.add_edges_from((node, m) for m in self.nodes_of("match"))
+        self.graph.nodes[node]["source"] = policy
+        self.invalidate([node])
+
+    @property
+    def pending(self) -> frozenset[str]:
+        """The nodes the next :meth:`evaluate` computes."""
+        return frozenset(self._dirty)
+
+    def recompile(self, inputs: PlanInputs) -> None:
+        """Replace the graph with a fresh one over ``inputs`` (every node is recomputed)."""
+        fresh = Plan.compile(inputs)
+        self.inputs, self.graph, self.results, self._dirty = inputs, fresh.graph, {}, fresh._dirty
+
+
+def _cluster_key(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    return (str(_meta(obj).get("name") or ""),)
+
+
+def _object_key(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    meta = _meta(obj)
+    return (str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""), str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""))
+
+
+def _replaced(items: tuple[Mapping[str, Any], ...], new: Mapping[str, Any],
+              key: Callable[[Mapping[str, Any]], tuple[str, ...]]) -> tuple[Mapping[str, Any], ...]:
+    """``items`` with the entry of ``new``'s key replaced by ``new`` (appended when there is none)."""
+    wanted = key(new)
+    if any(key(item) == wanted for item in items):
+        return tuple(new if key(item) == wanted else item for item in items)
+    return (*items, new)
 
 
 # ------------------------------------------------------------------------------------ compile steps

@@ -158,7 +158,8 @@ class _Replay:
     preserved: Mapping[str, str] | None = None
 
 
-def _evict(replay: _Replay, cluster: Mapping[str, Any], name: str, now: datetime, gates: FeatureGates) -> str | None:
+def _evict(replay: _Replay, cluster: Mapping[str, Any], name: str, now: datetime,
+           gates: FeatureGates) -> str | None:
     """Evict the binding from one failed cluster; the error that makes Karmada retry, if any."""
     check = need_eviction((cluster.get("spec") or {}).get("taints") or (), _tolerations(replay.binding), now)
     if not check.need_eviction and check.wait is None:
@@ -256,16 +257,18 @@ def _fail_over(plan: Plan, node: str, built: BuiltBinding, outcome: ScheduleOutc
     for name in hit:
         error = _evict(replay, objects[name], name, now, gates)
         if error is not None:
+            retried = f"the eviction from {name} fails and is retried: {error}"
             return FailoverOutcome(_label(built), hit, tuple(replay.evicted), eviction_error=error,
-                                   notes=(*replay.notes, f"the eviction from {name} fails and is retried: {error}"))
+                                   notes=(*replay.notes, retried))
     spec = replay.binding["spec"]
     purge = cluster_purge_mode(spec.get("failover"), "")
     if not replay.evicted:
         return FailoverOutcome(_label(built), hit, notes=tuple(replay.notes))
     clusters, failure = _reschedule(replay, fleet, gates)
     injected = _injection(replay.binding["spec"], replay.preserved, gates, replay.notes)
-    return FailoverOutcome(_label(built), hit, tuple(replay.evicted), replay.after, purge, tuple(replay.tasks),
-                           replay.preserved, clusters, failure, None, injected, tuple(replay.notes))
+    return FailoverOutcome(_label(built), hit, tuple(replay.evicted), replay.after, purge,
+                           tuple(replay.tasks), replay.preserved, clusters, failure, None, injected,
+                           tuple(replay.notes))
 
 
 # ------------------------------------------------------------------------------------ report parts

@@ -56,8 +56,8 @@ __all__ = [
 STAGE_DETECTOR: Final = "detector"
 STAGE_SCHEDULER: Final = "scheduler"
 _WEBHOOK: Final = "resourcebinding.karmada.io"
-_NOT_ENFORCED: Final = ("FederatedQuotaEnforcement is off (Karmada's default): Karmada neither checks bindings "
-                        "against this quota nor recomputes overallUsed; enable it with --feature-gates "
+_NOT_ENFORCED: Final = ("FederatedQuotaEnforcement is off (Karmada's default): Karmada neither checks "
+                        "bindings against this quota nor recomputes overallUsed; enable it with --feature-gates "
                         "FederatedQuotaEnforcement=true")
 
 
@@ -201,7 +201,8 @@ def _label(built: BuiltBinding) -> str:
     return f"{namespace}/{name}"
 
 
-def _admit_one(plan: Plan, hook: _Webhook, node: str) -> tuple[QuotaDecision | None, Mapping[str, Any] | None]:
+def _admit_one(plan: Plan, hook: _Webhook,
+               node: str) -> tuple[QuotaDecision | None, Mapping[str, Any] | None]:
     """Replay the writes for one binding; return the decision and the binding as it ends up stored."""
     built: BuiltBinding = plan.results["binding:" + node.removeprefix("schedule:")]
     outcome: ScheduleOutcome | None = plan.results[node]
