@@ -95,12 +95,15 @@ def _write(text: str, output_file: Path | None) -> None:
 @click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--fail", "fail", multiple=True, metavar="CLUSTER",
               help="Simulate this cluster's failure: eviction, rescheduling, preserved state (repeatable).")
-@click.option("--watch", is_flag=True, help="Keep watching the inputs; on a change re-plan and show what moved.")
+@click.option("--watch", is_flag=True, help="Keep watching the inputs; re-plan on a change, show what moved.")
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
               help="Seconds between two looks at the files with --watch.")
+@click.option("--simulate", is_flag=True,
+              help="Also schedule the bindings one after another, each taking capacity, and show what no "
+                   "longer fits and which clusters the plan overcommits.")
 @click.option("--max-cycles", type=int, hidden=True, help="Stop --watch after this many looks (for tests).")
 def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates: str | None, fmt: str,
-         output_file: Path | None, fail: tuple[str, ...], watch: bool, interval: float,
+         output_file: Path | None, fail: tuple[str, ...], watch: bool, interval: float, simulate: bool,
          max_cycles: int | None) -> None:
     """Show where Karmada would place every workload, and why.
 
@@ -120,7 +123,7 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
         click.echo(render_diagnostics(shown), err=True)
     if loaded.io_failed:
         raise SystemExit(EXIT_USAGE)
-    inputs = _with_failures(loaded.inputs, fail)
+    inputs = replace(_with_failures(loaded.inputs, fail), simulate=simulate)
     compiled = Plan.compile(inputs)
     report = compiled.evaluate()
     _write(_render(report, fmt, output_file is not None), output_file)

@@ -42,6 +42,7 @@ from kpl.engine.library import Library, builtin_library, library_with
 from kpl.engine.matching import POLICY, PolicyView, ResourceView
 from kpl.engine.plan_failover import compute_failover, failover_notes
 from kpl.engine.plan_quota import adjust_for_quota, compute_quota, quota_node
+from kpl.engine.plan_simulate import compute_simulation
 from kpl.engine.policy import apply_admission_defaults, compile_quota
 from kpl.engine.project import load_project
 from kpl.engine.report import (
@@ -70,6 +71,7 @@ __all__ = [
 ]
 
 REPORT = "report"
+SIMULATION = "simulation"
 MODE_POLICIES = "policies"
 MODE_BINDINGS = "bindings"
 _PP_CLAIM = ("propagationpolicy.karmada.io/namespace", "propagationpolicy.karmada.io/name")
@@ -91,6 +93,7 @@ class PlanInputs:
     from_policies: bool = True
     quotas: tuple[Mapping[str, Any], ...] = ()
     failed_clusters: tuple[str, ...] = ()
+    simulate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,14 +340,21 @@ def add_failovers(plan: Plan) -> None:
         plan.add(f"failover:{key}", "failover", None, [binding, f"schedule:{key}", *clusters])
 
 
+def add_simulation(plan: Plan) -> None:
+    if plan.inputs.simulate:
+        plan.add(SIMULATION, "simulation", None, [*plan.nodes_of("binding"), *plan.nodes_of("schedule"),
+                                                  *plan.nodes_of("cluster")])
+
+
 def add_report(plan: Plan) -> None:
     plan.add(REPORT, "report", None, [*plan.nodes_of("schedule"), *plan.nodes_of("cluster"),
-                                      *plan.nodes_of("quota"), *plan.nodes_of("failover")])
+                                      *plan.nodes_of("quota"), *plan.nodes_of("failover"),
+                                      *plan.nodes_of("simulation")])
 
 
 _COMPILE_STEPS: tuple[Callable[[Plan], None], ...] = (
     add_clusters, add_policies, add_workloads, add_snapshot_bindings, add_schedules, add_quotas,
-    add_failovers, add_report,
+    add_failovers, add_simulation, add_report,
 )
 
 
@@ -495,6 +505,7 @@ def compute_report(plan: Plan, node: str) -> PlacementReport:
         failed_clusters=plan.inputs.failed_clusters,
         failovers=tuple(r for n in plan.nodes_of("failover") if (r := plan.results[n]) is not None),
         failover_notes=failover_notes(plan.inputs.gates, plan.inputs.failed_clusters),
+        simulation=plan.results[SIMULATION] if SIMULATION in plan.graph else None,
     )
 
 
@@ -508,6 +519,7 @@ _COMPUTE: Mapping[str, Callable[[Plan, str], Any]] = {
     "report": compute_report,
     "quota": compute_quota,
     "failover": compute_failover,
+    "simulation": compute_simulation,
 }
 
 

@@ -147,7 +147,7 @@ def apply_inputs(plan: Plan, new: PlanInputs, first: Sequence[str] = (), *,
 
     ``rules_changed`` says interpreter rules may differ (every interpretation is then recomputed).
     """
-    new = replace(new, failed_clusters=plan.inputs.failed_clusters)
+    new = replace(new, failed_clusters=plan.inputs.failed_clusters, simulate=plan.inputs.simulate)
     if rules_changed or _needs_recompile(plan.inputs, new):
         plan.recompile(new)
         return Update((), True)

@@ -20,6 +20,7 @@ from rich.table import Table
 from kpl.engine.bindings import Interpretation, PolicyChoice
 from kpl.engine.plan_failover import FailoverOutcome, failover_text_lines
 from kpl.engine.plan_quota import QuotaOutcome, quota_text_lines
+from kpl.engine.plan_simulate import Simulation, simulation_text_lines
 from kpl.engine.quantity import Quantity, QuantityError
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure, SchedulingCondition
@@ -191,6 +192,7 @@ class PlacementReport:
     failed_clusters: tuple[str, ...] = ()
     failovers: tuple[FailoverOutcome, ...] = ()
     failover_notes: tuple[str, ...] = ()
+    simulation: Simulation | None = None
 
     @property
     def ok(self) -> bool:
@@ -293,6 +295,7 @@ def report_to_json(report: PlacementReport) -> dict[str, Any]:
         "failover": None if not report.failed_clusters else {
             "failedClusters": list(report.failed_clusters), "assumptions": list(report.failover_notes),
             "bindings": [found.to_json() for found in report.failovers]},
+        "simulation": None if report.simulation is None else report.simulation.to_json(),
     }
 
 
@@ -393,7 +396,8 @@ def render_text(report: PlacementReport, *, color: bool = False, width: int = 12
     for resource in report.unmatched:
         console.print(f"no policy matches {resource}")
     for line in [*quota_text_lines(report.quotas),
-                 *failover_text_lines(report.failed_clusters, report.failovers, report.failover_notes)]:
+                 *failover_text_lines(report.failed_clusters, report.failovers, report.failover_notes),
+                 *simulation_text_lines(report.simulation)]:
         console.print(line)
     counts = report.summary()
     console.print(f"{counts['bindings']} binding(s): {counts['scheduled']} scheduled, "
