@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.source import Source, Span
 from kpl.engine.limits import DEFAULT_LIMITS, current_limits
@@ -69,24 +70,33 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event: yaml.AliasEvent = self.peek_event()  # type: ignore[no-untyped-call]
+            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
             anchored = self.anchors.get(event.anchor)
             self.aliases += 1
             self.expanded += _size(anchored, self.sizes) if anchored is not None else 0
             if self.aliases > self.limits.yaml_aliases:
-                raise yaml.YAMLError(f"more than {self.limits.yaml_aliases} aliases (a YAML alias bomb?)")
+                raise yaml.composer.ComposerError(None, None, f"more than {self.limits.yaml_aliases} aliases "
+                                                  "(a YAML alias bomb?)", event.start_mark)
             if self.expanded > self.limits.yaml_alias_nodes:
-                raise yaml.YAMLError(f"aliases expand to more than {self.limits.yaml_alias_nodes} nodes "
-                                     "(a YAML alias bomb?)")
+                raise yaml.composer.ComposerError(None, None, "aliases expand to more than "
+                                                  f"{self.limits.yaml_alias_nodes} nodes (a YAML alias bomb?)",
+                                                  event.start_mark)
         self.depth += 1
         try:
             if self.depth > self.limits.nesting_depth:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                mark: Any = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise _TooDeepError(None, None, f"nested deeper than {self.limits.nesting_depth} "
                                     "levels", mark)
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        """Flow collections are bounded while scanning: the scanner's cost grows with their nesting."""
+        if self.flow_level >= self.limits.nesting_depth:
+            raise _TooDeepError(None, None, f"nested deeper than {self.limits.nesting_depth} levels",
+                                self.get_mark())
+        super().fetch_flow_collection_start(token_class)
 
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         value = super().construct_object(node, deep)
