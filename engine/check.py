@@ -15,10 +15,10 @@ from kpl.dsl.diagnostics import Diagnostic, Severity, did_you_mean
 from kpl.dsl.source import Source, Span
 from kpl.engine.builtins import FUNCTIONS
 from kpl.engine.interpreter import COMPONENT_FIELDS, MEMBER_OPERATIONS
-from kpl.engine.library import builtin_library
 from kpl.engine.policy import CompiledPolicy, compile_policy
 from kpl.engine.project import Project
 from kpl.engine.scheduler.affinity import is_label_key
+from kpl.rules import builtin_kinds, rules_root
 
 __all__ = ["CHECKS", "CheckContext", "check_project"]
 
@@ -186,7 +186,7 @@ def _check_types(ctx: CheckContext, root: ast.Expr, source: Source) -> None:
 
 def check_interpreters(ctx: CheckContext) -> None:
     seen: dict[tuple[str, str], Span] = {}
-    builtin = builtin_library()
+    builtin = builtin_kinds()
     for node, source in ctx.of(ast.Interpreter):
         assert isinstance(node, ast.Interpreter)
         key = (node.api_version, node.kind)
@@ -194,10 +194,10 @@ def check_interpreters(ctx: CheckContext) -> None:
             ctx.report("check.duplicate_interpreter", f"a second interpreter for {key[0]} {key[1]}", source,
                        node.span, help_text="merge the two blocks: one kind has one set of rules")
         seen[key] = node.span
-        if builtin.get(*key) is not None:
+        if key in builtin:
+            origin = "rules/" + builtin[key].relative_to(rules_root()).as_posix()
             ctx.report("check.overrides_builtin", f"this interpreter replaces the built-in rule for {key[1]}",
-                       source, node.span, severity=Severity.INFO,
-                       help_text=f"the built-in rule is {builtin.origin.get(key)}")
+                       source, node.span, severity=Severity.INFO, help_text=f"the built-in rule is {origin}")
         _check_interpreter_members(ctx, node, source)
 
 
