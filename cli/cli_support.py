@@ -74,8 +74,10 @@ def atomic_write(path: Path, text: str, expected_original: bytes) -> None:
     """Replace ``path`` with ``text`` through a temporary file and a rename, keeping its permissions.
 
     Refuses (``OSError``) when the file changed since it was read, so nothing a user wrote meanwhile
-    is lost. An interrupted run leaves either the old or the new file, never a mix.
+    is lost. An interrupted run leaves either the old or the new file, never a mix. A symbolic link is
+    followed: the file it points to is replaced and the link stays a link.
     """
+    path = Path(os.path.realpath(path))
     if path.read_bytes() != expected_original:
         raise OSError(f"`{path}` changed while kpl was formatting it; nothing written")
     mode = path.stat().st_mode & 0o7777
