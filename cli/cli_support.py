@@ -105,6 +105,10 @@ def format_paths(paths: Sequence[Path], *, check_only: bool, show_diff: bool) ->
         click.echo(render_diagnostic(found), err=True)
     changed = 0
     for path in files:
+        try:
+            original = path.read_bytes()
+        except OSError:
+            original = b""
         source, problem = read_source(path)
         if source is None:
             if problem is not None:
@@ -120,6 +124,8 @@ def format_paths(paths: Sequence[Path], *, check_only: bool, show_diff: bool) ->
         formatted = format_module(result.module)
         if formatted == source.text:
             continue
+        if original.startswith(b"\xef\xbb\xbf"):
+            formatted = "\ufeff" + formatted  # keep the byte-order mark the author's editor wrote
         changed += 1
         if check_only or show_diff:
             diff = difflib.unified_diff(source.text.splitlines(True), formatted.splitlines(True),
@@ -127,7 +133,7 @@ def format_paths(paths: Sequence[Path], *, check_only: bool, show_diff: bool) ->
             emit("".join(diff).rstrip("\n"))
             continue
         try:
-            atomic_write(path, formatted, source.text.encode("utf-8"))
+            atomic_write(path, formatted, original)
             log.info("formatted", file=str(path))
         except OSError as error:
             click.echo(f"kpl: error: cannot write `{path}`: {error}", err=True)

@@ -5,6 +5,7 @@ The core group uses ``core`` as its folder name (``core/v1/Pod.kpl``).
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +22,7 @@ def rule_files() -> list[Path]:
     return sorted(rules_root().rglob("*.kpl"))
 
 
+@functools.lru_cache(maxsize=1)
 def builtin_kinds() -> dict[tuple[str, str], Path]:
     """``(apiVersion, kind)`` of every built-in rule, read from the file layout (no parsing)."""
     kinds: dict[tuple[str, str], Path] = {}

@@ -94,3 +94,11 @@ def test_logging_json_lines_on_stderr(tmp_path: Path) -> None:
     assert list(records[0])[:4] == ["ts", "logger", "level", "msg"]
     assert records[0]["logger"] == "kpl" and records[0]["level"] == "info"
     assert records[0]["msg"] == "formatted"
+
+
+def test_fmt_keeps_a_byte_order_mark(tmp_path: Path) -> None:
+    source = tmp_path / "bom.kpl"
+    source.write_bytes(b"\xef\xbb\xbfpolicy p{select v1 Pod}\n")
+    assert main(["fmt", str(source)]) == 0
+    assert source.read_bytes() == b"\xef\xbb\xbfpolicy p {\n  select v1 Pod\n}\n"
+    assert main(["fmt", "--check", str(source)]) == 0
