@@ -46,7 +46,7 @@ def test_library_compiles_kinds_on_demand() -> None:
     library = builtin_library()
     rules = library.rules
     assert library.get("apps/v1", "Deployment") is not None
-    compiled = getattr(rules, "_compiled")
+    compiled = rules._compiled  # type: ignore[attr-defined]
     assert list(compiled) == [("apps/v1", "Deployment")]
     assert library.get("example.io/v1", "Nothing") is None
 
