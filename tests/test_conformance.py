@@ -44,3 +44,11 @@ def test_interpreter_data_is_complete() -> None:
     """All 564 interpreter cases are counted: none can silently drop out of the scorecard."""
     summary = run_paths([DATA / "interpreter"], base=DATA)
     assert summary.to_json()["total"] == 564
+
+
+def test_whole_folder_counts_every_case_and_nothing_else() -> None:
+    """Pointing at the whole data folder runs interpreter data and vectors; the CRDs beside them are not cases."""
+    summary = run_paths([DATA], base=DATA)
+    files = {r.file.split("/")[0] for r in summary.results}
+    assert files == {"interpreter", "vectors"}
+    assert summary.to_json()["total"] == 564 + run_paths([DATA / "vectors"], base=DATA).to_json()["total"]

@@ -8,6 +8,7 @@ A case ends as ``passed``, ``failed`` (a wrong answer, or an op kpl does not ans
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -78,11 +79,28 @@ def _row(counts: Counter[str]) -> dict[str, int]:
     return {"total": sum(counts.values()), **{outcome: counts.get(outcome, 0) for outcome in OUTCOMES}}
 
 
+_VECTOR_FILE = re.compile(r"^cases:", re.MULTILINE)
+
+
+def _is_conformance_file(path: Path) -> bool:
+    """Interpreter test data (``*-test.yaml``) or a vector file (a top-level ``cases:`` list).
+
+    Other YAML found in a folder (Karmada's CRDs sit beside the data) is not a case and is not counted.
+    """
+    if path.name.endswith("-test.yaml"):
+        return True
+    try:
+        return bool(_VECTOR_FILE.search(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return True  # let the runner report it as unreadable
+
+
 def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named on the command line are always run; folders contribute their conformance files."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*.yaml")) if p.name != "README.md")
+            files.extend(p for p in sorted(path.rglob("*.yaml")) if _is_conformance_file(p))
         else:
             files.append(path)
     return files
