@@ -8,7 +8,8 @@
 * ``match:<namespace>/<kind>/<name>`` which policy claims the template (depends on every policy);
 * ``binding:<namespace>/<name>`` the ResourceBinding the detector writes (interpretation + match), or one
   taken from the snapshot when no policies are given;
-* ``schedule:<namespace>/<name>`` the scheduler's outcome (depends on the binding and every cluster);
+* ``fleet`` every cluster digested once, with the work the bindings scheduled on it share;
+* ``schedule:<namespace>/<name>`` the scheduler's outcome (depends on the binding and the fleet);
 * ``report`` the placement report.
 
 :meth:`Plan.evaluate` computes dirty nodes once each, in lexicographic topological order, so results are
@@ -71,6 +72,7 @@ __all__ = [
 ]
 
 REPORT = "report"
+FLEET = "fleet"
 SIMULATION = "simulation"
 MODE_POLICIES = "policies"
 MODE_BINDINGS = "bindings"
@@ -150,6 +152,8 @@ class Plan:
         self.graph: nx.DiGraph[str] = nx.DiGraph()
         self.results: dict[str, Any] = {}
         self._dirty: set[str] = set()
+        self._kinds: dict[str, list[str]] = {}
+        self._kinds_size = -1
 
     # ------------------------------------------------------------------ compile
     @classmethod
@@ -162,10 +166,18 @@ class Plan:
 
     def add(self, node: str, kind: str, source: Any = None, after: Iterable[str] = ()) -> None:
         self.graph.add_node(node, kind=kind, source=source)
+        self._kinds_size = -1
         self.graph.add_edges_from((before, node) for before in after)
 
     def nodes_of(self, kind: str) -> list[str]:
-        return sorted(n for n, data in self.graph.nodes(data=True) if data["kind"] == kind)
+        """The nodes of one kind, sorted; from an index rebuilt when nodes were added."""
+        if self._kinds_size != len(self.graph):
+            kinds: dict[str, list[str]] = {}
+            for name, data in self.graph.nodes(data=True):
+                kinds.setdefault(data["kind"], []).append(name)
+            self._kinds = {found: sorted(names) for found, names in kinds.items()}
+            self._kinds_size = len(self.graph)
+        return list(self._kinds.get(kind, ()))
 
     def source(self, node: str) -> Any:
         return self.graph.nodes[node]["source"]
@@ -192,7 +204,7 @@ class Plan:
         node = f"cluster:{_meta(cluster).get('name') or ''}"
         if node not in self.graph:
             self.add(node, "cluster", cluster)
-            readers = [*self.nodes_of("schedule"), *self.nodes_of("failover"), REPORT]
+            readers = [FLEET, *self.nodes_of("schedule"), *self.nodes_of("failover"), REPORT]
             self.graph.add_edges_from((node, s) for s in readers)
         self.graph.nodes[node]["source"] = cluster
         self.inputs = replace(self.inputs, clusters=_replaced(self.inputs.clusters, cluster, _cluster_key))
@@ -315,9 +327,9 @@ def add_snapshot_bindings(plan: Plan) -> None:
 
 
 def add_schedules(plan: Plan) -> None:
-    clusters = plan.nodes_of("cluster")
+    plan.add(FLEET, "fleet", None, plan.nodes_of("cluster"))
     for binding in plan.nodes_of("binding"):
-        plan.add("schedule:" + binding.removeprefix("binding:"), "schedule", None, [binding, *clusters])
+        plan.add("schedule:" + binding.removeprefix("binding:"), "schedule", None, [binding, FLEET])
 
 
 def add_quotas(plan: Plan) -> None:
@@ -366,6 +378,13 @@ def compute_cluster(plan: Plan, node: str) -> ClusterNode:
     return ClusterNode(ClusterView.from_object(cluster), ClusterCapacity.from_cluster(cluster))
 
 
+def compute_fleet(plan: Plan, node: str) -> Fleet:
+    """Every cluster's view and capacity, with the caches the bindings scheduled on the fleet share."""
+    clusters: list[ClusterNode] = [plan.results[p] for p in sorted(plan.graph.predecessors(node))
+                                   if p.startswith("cluster:")]
+    return Fleet.of([c.view for c in clusters], {c.view.name: c.capacity for c in clusters})
+
+
 def compute_policy(plan: Plan, node: str) -> PolicyView:
     defaulted = apply_admission_defaults(copy.deepcopy(dict(plan.source(node))))
     return PolicyView.from_object(defaulted)
@@ -408,9 +427,9 @@ def compute_binding(plan: Plan, node: str) -> BuiltBinding:
 
 
 def _fleet(plan: Plan, node: str) -> Fleet:
-    clusters: list[ClusterNode] = [plan.results[p] for p in sorted(plan.graph.predecessors(node))
-                                   if p.startswith("cluster:")]
-    return Fleet(tuple(c.view for c in clusters), {c.view.name: c.capacity for c in clusters})
+    fleet = plan.results[FLEET]
+    assert isinstance(fleet, Fleet)
+    return fleet
 
 
 def compute_schedule(plan: Plan, node: str) -> ScheduleOutcome | None:
@@ -421,7 +440,8 @@ def compute_schedule(plan: Plan, node: str) -> ScheduleOutcome | None:
     fleet = _fleet(plan, node)
     spec = built.binding.get("spec") or {}
     previous = targets_from_api(spec.get("clusters")) if "clusters" in spec else None
-    deleting = [view.name for view in fleet.views if view.deleting]
+    shared = fleet.shared
+    deleting = shared.deleting if shared is not None else [v.name for v in fleet.views if v.deleting]
     trigger = needs_scheduling(built.binding, deleting, plan.inputs.gates)
     if trigger is None:
         return ScheduleOutcome(None, previous)
@@ -511,6 +531,7 @@ def compute_report(plan: Plan, node: str) -> PlacementReport:
 
 _COMPUTE: Mapping[str, Callable[[Plan, str], Any]] = {
     "cluster": compute_cluster,
+    "fleet": compute_fleet,
     "policy": compute_policy,
     "workload": compute_workload,
     "match": compute_match,

@@ -8,7 +8,6 @@ into JSON (``formatVersion: 1``, sorted keys, byte-stable for the same input; de
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -208,17 +207,31 @@ class PlacementReport:
 # ------------------------------------------------------------------------------------ cluster usage
 
 
-def _quantity(value: Any) -> Quantity | None:
-    try:
-        return Quantity.from_json(value) if isinstance(value, str | int | float) else None
-    except QuantityError:
+_Parsed = dict[tuple[type, Any], Quantity | None]
+"""Quantities already parsed, by the JSON value's type and value (Quantity is immutable)."""
+
+
+def _quantity(value: Any, parsed: _Parsed | None = None) -> Quantity | None:
+    if not isinstance(value, str | int | float):
         return None
+    key = (type(value), value)
+    if parsed is not None and key in parsed:
+        return parsed[key]
+    try:
+        found: Quantity | None = Quantity.from_json(value)
+    except QuantityError:
+        found = None
+    if parsed is not None:
+        parsed[key] = found
+    return found
 
 
-def _add_requests(total: dict[str, Quantity], requirements: Any, count: int) -> None:
+def _add_requests(
+    total: dict[str, Quantity], requirements: Any, count: int, parsed: _Parsed | None = None
+) -> None:
     requests = (requirements or {}).get("resourceRequest") if isinstance(requirements, Mapping) else None
     for name in REQUEST_NAMES:
-        found = _quantity((requests or {}).get(name))
+        found = _quantity((requests or {}).get(name), parsed)
         if found is not None:
             total[name] = total[name] + found * count if name in total else found * count
 
@@ -241,13 +254,16 @@ def _pod_counts(spec: Mapping[str, Any], target: TargetCluster) -> list[tuple[in
     return pairs
 
 
-def target_requests(spec: Mapping[str, Any], target: TargetCluster) -> tuple[int, dict[str, Quantity]]:
-    """The pods and cpu/memory requests one ``spec.clusters`` entry puts on its cluster."""
+def target_requests(
+    spec: Mapping[str, Any], target: TargetCluster, parsed: _Parsed | None = None
+) -> tuple[int, dict[str, Quantity]]:
+    """The pods and cpu/memory requests one ``spec.clusters`` entry puts on its cluster (``parsed`` keeps
+    quantities parsed for other entries)."""
     total: dict[str, Quantity] = {}
     pods = 0
     for count, requirements in _pod_counts(spec, target):
         pods += count
-        _add_requests(total, requirements, count)
+        _add_requests(total, requirements, count, parsed)
     return pods, total
 
 
@@ -270,9 +286,10 @@ def cluster_report(
     """Sum what ``placements`` (binding label, binding spec, its entry here) put on the cluster."""
     requests: dict[str, Quantity] = {}
     replicas, names = 0, []
+    parsed: _Parsed = {}
     for label, spec, target in placements:
         names.append(label)
-        pods, found = target_requests(spec, target)
+        pods, found = target_requests(spec, target, parsed)
         replicas += pods
         for name, amount in found.items():
             requests[name] = requests[name] + amount if name in requests else amount
@@ -300,8 +317,14 @@ def report_to_json(report: PlacementReport) -> dict[str, Any]:
 
 
 def render_json(report: PlacementReport) -> str:
-    """The JSON report: sorted keys, two-space indent, a final newline."""
-    return json.dumps(report_to_json(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The JSON report: sorted keys, two-space indent, a final newline.
+
+    The text is ``json.dumps(report_to_json(report), indent=2, sort_keys=True, ensure_ascii=False)``
+    plus a newline, written by :mod:`kpl.engine.report_json`, which renders shared explanations once.
+    """
+    from kpl.engine.report_json import render_report_json
+
+    return render_report_json(report)
 
 
 def _qualified(namespace: str, name: str) -> str:

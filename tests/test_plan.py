@@ -302,8 +302,8 @@ def _example_inputs() -> PlanInputs:
 def test_graph_shape() -> None:
     plan = Plan.compile(_example_inputs())
     schedule = "schedule:shop/storefront-deployment"
-    assert set(plan.graph.predecessors(schedule)) == {
-        "binding:shop/storefront-deployment", "cluster:member1", "cluster:member2", "cluster:member3"}
+    assert set(plan.graph.predecessors(schedule)) == {"binding:shop/storefront-deployment", "fleet"}
+    assert set(plan.graph.predecessors("fleet")) == {"cluster:member1", "cluster:member2", "cluster:member3"}
     assert set(plan.graph.predecessors("binding:shop/storefront-deployment")) == {
         "workload:shop/Deployment/storefront", "match:shop/Deployment/storefront"}
     match = "match:shop/Deployment/storefront"

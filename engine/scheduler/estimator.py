@@ -46,6 +46,8 @@ __all__ = [
     "ReplicaDemand",
     "allowed_pod_number",
     "assumed_set_components",
+    "combine_estimates",
+    "general_estimates",
     "general_max_replicas",
     "int32",
     "max_available_replicas",
@@ -149,6 +151,40 @@ def _capacity(cluster: Mapping[str, Any] | ClusterCapacity) -> ClusterCapacity:
     return cluster if isinstance(cluster, ClusterCapacity) else ClusterCapacity.from_cluster(cluster)
 
 
+def general_estimates(
+    clusters: Sequence[Mapping[str, Any] | ClusterCapacity],
+    spec: BindingSpecView,
+    feature_gates: FeatureGates,
+    assumed: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> dict[str, int]:
+    """The general estimator's answer per cluster for a workload (replicas or components) (§6.2, §6.4)."""
+    capacities = [_capacity(cluster) for cluster in clusters]
+    in_flight = (assumed or {}) if feature_gates.enabled(SCHEDULING_OVERCOMMIT_PROTECTION) else {}
+    as_sets = feature_gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and is_multi_template_applicable(
+        spec.components, spec.placement
+    )
+    demand = ReplicaDemand.from_requirements(spec.replica_requirements)
+    general: dict[str, int] = {}
+    for capacity in capacities:
+        workloads = in_flight.get(capacity.name, ())
+        if as_sets:
+            sets = general_max_component_sets(capacity, spec.components, feature_gates, workloads)
+            general[capacity.name] = sets
+        else:
+            general[capacity.name] = general_max_replicas(capacity, demand, feature_gates, workloads)
+    return general
+
+
+def combine_estimates(
+    names: Sequence[str], general: Mapping[str, int], replicas: int, others: Sequence[Mapping[str, int]] = ()
+) -> dict[str, int]:
+    """Karmada's combination (§6.1): the minimum over estimators, ``replicas`` where none bounded."""
+    result = dict.fromkeys(names, MAX_INT32)
+    for estimate in (general, *others):
+        merge_estimates(result, estimate)
+    return {name: replicas if found == MAX_INT32 else found for name, found in result.items()}
+
+
 def max_available_replicas(
     clusters: Sequence[Mapping[str, Any] | ClusterCapacity],
     binding_spec: BindingSpecView | Mapping[str, Any],
@@ -166,22 +202,8 @@ def max_available_replicas(
     if not isinstance(spec, BindingSpecView):
         spec = BindingSpecView.from_spec(spec)
     capacities = [_capacity(cluster) for cluster in clusters]
-    result = {capacity.name: MAX_INT32 for capacity in capacities}
+    names = [capacity.name for capacity in capacities]
     if spec.replicas == 0 and not spec.components:
-        return result
-    in_flight = (assumed or {}) if feature_gates.enabled(SCHEDULING_OVERCOMMIT_PROTECTION) else {}
-    as_sets = feature_gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and is_multi_template_applicable(
-        spec.components, spec.placement
-    )
-    demand = ReplicaDemand.from_requirements(spec.replica_requirements)
-    general: dict[str, int] = {}
-    for capacity in capacities:
-        workloads = in_flight.get(capacity.name, ())
-        if as_sets:
-            sets = general_max_component_sets(capacity, spec.components, feature_gates, workloads)
-            general[capacity.name] = sets
-        else:
-            general[capacity.name] = general_max_replicas(capacity, demand, feature_gates, workloads)
-    for estimate in (general, *other_estimates):
-        merge_estimates(result, estimate)
-    return {name: spec.replicas if replicas == MAX_INT32 else replicas for name, replicas in result.items()}
+        return dict.fromkeys(names, MAX_INT32)
+    general = general_estimates(capacities, spec, feature_gates, assumed)
+    return combine_estimates(names, general, spec.replicas, other_estimates)

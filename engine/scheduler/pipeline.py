@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView
@@ -32,6 +33,7 @@ from kpl.engine.scheduler.filters import (
     observed_affinity_name,
 )
 from kpl.engine.scheduler.scoring import score_clusters
+from kpl.engine.scheduler.shared import SharedWork, schedule_key
 from kpl.engine.scheduler.spread import (
     group_clusters,
     overflow_orders,
@@ -290,22 +292,39 @@ def _default_estimate(
 
 @dataclass(frozen=True, slots=True)
 class Fleet:
-    """A fleet snapshot digested once and shared by many bindings: views and estimation capacities."""
+    """A fleet snapshot digested once and shared by many bindings: views and estimation capacities.
+
+    ``shared`` (made by :meth:`build` and :meth:`of`) lets bindings share filter outcomes, estimates,
+    explanations and whole results (:mod:`kpl.engine.scheduler.shared`); without it every binding is
+    scheduled from scratch, with the same answers.
+    """
 
     views: tuple[ClusterView, ...]
     capacities: Mapping[str, ClusterCapacity]
+    shared: SharedWork | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(cls, clusters: Iterable[Mapping[str, Any] | ClusterView]) -> Fleet:
         views = tuple(c if isinstance(c, ClusterView) else ClusterView.from_object(c) for c in clusters)
-        return cls(views, {view.name: ClusterCapacity.from_cluster(view.source) for view in views})
+        return cls.of(views, {view.name: ClusterCapacity.from_cluster(view.source) for view in views})
+
+    @classmethod
+    def of(cls, views: Sequence[ClusterView], capacities: Mapping[str, ClusterCapacity]) -> Fleet:
+        """A fleet from digested views and capacities, with shared work across bindings."""
+        return cls(tuple(views), capacities, SharedWork(views, capacities))
 
     def estimate(
         self, views: Sequence[ClusterView], spec: Mapping[str, Any], gates: FeatureGates
     ) -> list[int]:
         """The built-in estimators over the pre-digested capacities."""
+        if self.shared is not None:
+            return self.shared.estimate(views, spec, gates)
         found = max_available_replicas([self.capacities.get(v.name) or v.source for v in views], spec, gates)
         return [found[view.name] for view in views]
+
+    def stats(self) -> dict[str, int]:
+        """Work counters of the shared caches (empty without them)."""
+        return {} if self.shared is None else self.shared.stats()
 
 
 def build_cluster_details(
@@ -370,6 +389,7 @@ class _Context:
     empty_workload_propagation: bool
     previous: frozenset[str] = frozenset()
     evicting: frozenset[str] = frozenset()
+    shared: SharedWork | None = None
 
     @classmethod
     def create(
@@ -380,13 +400,25 @@ class _Context:
         estimate: Estimate | None,
         padded: bool,
     ) -> _Context:
+        shared: SharedWork | None = None
         if isinstance(fleet, Fleet):
-            views, estimate = fleet.views, estimate or fleet.estimate
+            views, shared, estimate = fleet.views, fleet.shared, estimate or fleet.estimate
         else:
             views = tuple(c if isinstance(c, ClusterView) else ClusterView.from_object(c) for c in fleet)
         previous = frozenset(str(t.get("name")) for t in spec.get("clusters") or ())
         evicting = frozenset(str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ())
-        return cls(spec, views, gates, estimate, padded, previous, evicting)
+        return cls(spec, views, gates, estimate, padded, previous, evicting, shared)
+
+
+def _explanation_fields(
+    view: ClusterView, outcome: FilterOutcome | None, detail: ClusterDetail | None, selected: bool,
+    replicas: int | None,
+) -> tuple[Any, ...]:
+    if detail is None:
+        plugin, reason = (outcome.plugin, outcome.reason) if outcome else ("", "")
+        return (view.name, plugin, reason, view.deleting, None, None, None, None, selected, replicas)
+    return (view.name, "", "", view.deleting, detail.score, detail.allocatable_replicas,
+            detail.available_replicas, detail.overflow_order, selected, replicas)
 
 
 def _explain(
@@ -395,39 +427,33 @@ def _explain(
     details: Sequence[ClusterDetail],
     selected: Sequence[ClusterDetail],
     targets: Sequence[TargetCluster] | None,
+    shared: SharedWork | None = None,
 ) -> tuple[ClusterExplanation, ...]:
+    """One explanation per cluster; with ``shared`` equal explanations are the same object."""
     failures = {view.name: outcome for view, outcome in rejected}
     by_name = {detail.name: detail for detail in details}
     chosen = {detail.name for detail in selected}
     assigned = {target.name: target.replicas for target in targets or ()}
     explained: list[ClusterExplanation] = []
     for view in views:
-        outcome, detail = failures.get(view.name), by_name.get(view.name)
-        explained.append(
-            ClusterExplanation(
-                name=view.name,
-                filter_plugin=outcome.plugin if outcome else "",
-                reason=outcome.reason if outcome else "",
-                skipped_deleting=view.deleting,
-                score=detail.score if detail else None,
-                allocatable_replicas=detail.allocatable_replicas if detail else None,
-                available_replicas=detail.available_replicas if detail else None,
-                overflow_order=detail.overflow_order if detail else None,
-                selected=view.name in chosen,
-                replicas=assigned.get(view.name),
-            )
-        )
+        name = view.name
+        fields = _explanation_fields(view, failures.get(name), by_name.get(name), name in chosen,
+                                     assigned.get(name))
+        if shared is None:
+            explained.append(ClusterExplanation(*fields))
+        else:
+            explained.append(shared.intern(fields, partial(ClusterExplanation, *fields)))
     return tuple(explained)
 
 
 def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
     """One run of Karmada's generic scheduling algorithm with the affinity term named in ``status``."""
     observed = observed_affinity_name(status)
-    plan = FilterPlan.compile(context.spec, observed)
-    feasible, rejected = filter_clusters(plan, context.views, context.previous, context.evicting)
+    feasible, rejected = _filter(context, observed)
+    shared = context.shared
     if not feasible:
         error = FitError(fit_error_message(len(context.views), [o.reason for _, o in rejected]))
-        return Attempt(observed, None, error, _explain(rejected, context.views, (), (), None))
+        return Attempt(observed, None, error, _explain(rejected, context.views, (), (), None, shared))
     scored = score_clusters(feasible, context.previous)
     details: list[ClusterDetail] = []
     selected: list[ClusterDetail] = []
@@ -436,10 +462,18 @@ def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
         selected = _select(scored, details, context, status)
         targets = _assign(selected, context, status)
     except SchedulingError as error:
-        return Attempt(observed, None, error, _explain(rejected, context.views, details, selected, None))
-    return Attempt(
-        observed, tuple(targets), None, _explain(rejected, context.views, details, selected, targets)
-    )
+        explained = _explain(rejected, context.views, details, selected, None, shared)
+        return Attempt(observed, None, error, explained)
+    explained = _explain(rejected, context.views, details, selected, targets, shared)
+    return Attempt(observed, tuple(targets), None, explained)
+
+
+def _filter(context: _Context, observed: str) -> tuple[
+        Sequence[ClusterView], Sequence[tuple[ClusterView, FilterOutcome]]]:
+    if context.shared is not None:
+        return context.shared.filtered(context.spec, observed, context.previous, context.evicting)
+    plan = FilterPlan.compile(context.spec, observed)
+    return filter_clusters(plan, context.views, context.previous, context.evicting)
 
 
 def _select(
@@ -536,6 +570,22 @@ def schedule(
     ``clusters`` are Cluster objects, views, or a :class:`Fleet` digested once for many bindings.
     ``estimate`` replaces the built-in estimators (§6) when given.
     """
+    gates = feature_gates or FeatureGates()
+    shared = clusters.shared if isinstance(clusters, Fleet) and estimate is None else None
+    if shared is None:
+        return _schedule(binding, clusters, gates, estimate, enable_empty_workload_propagation)
+    key = schedule_key(binding, gates, enable_empty_workload_propagation)
+    return cast(ScheduleResult, shared.schedule(
+        key, lambda: _schedule(binding, clusters, gates, None, enable_empty_workload_propagation)))
+
+
+def _schedule(
+    binding: Mapping[str, Any],
+    clusters: Fleet | Sequence[Mapping[str, Any] | ClusterView],
+    gates: FeatureGates,
+    estimate: Estimate | None,
+    enable_empty_workload_propagation: bool,
+) -> ScheduleResult:
     spec = binding.get("spec") or {}
     status = binding.get("status") or {}
     placement = spec.get("placement")
@@ -543,7 +593,6 @@ def schedule(
         return _invalid("failed to get placement from resourceBinding", status)
     if placement.get("clusterAffinity") is not None and placement.get("clusterAffinities") is not None:
         return _invalid("clusterAffinity and clusterAffinities can not co-exist", status)
-    gates = feature_gates or FeatureGates()
     context = _Context.create(spec, clusters, gates, estimate, enable_empty_workload_propagation)
     if placement.get("clusterAffinities") is not None:
         return _schedule_terms(context, status)

@@ -1,0 +1,196 @@
+"""Work shared by every binding scheduled over one fleet snapshot.
+
+A fleet is scheduled against thousands of bindings that reuse a few dozen placements and a handful of
+resource requests. :class:`SharedWork` keeps, for one fleet:
+
+* filter outcomes per compiled filter plan (placement, observed term, resource kind, workload or
+  not): every cluster is checked once per plan, and a binding only re-checks the clusters of its
+  previous result or eviction tasks, the only inputs that change an outcome;
+* the general estimator's answer per (replica requirements, components, set mode, gates) over the
+  whole fleet, as integers; a binding's estimate is then a lookup plus Karmada's combination rule;
+* cluster explanations interned by value, so equal explanations are one object (the report renders
+  each once);
+* whole scheduling results per :func:`schedule_key`: everything the scheduler reads from a binding
+  (its spec without the template's name, namespace and UID, the UID's hash parity that orders Webster
+  ties, the status fields it reads) and the run options. Two bindings with the same key get the same
+  answer, so the result is computed once.
+
+Counters (:meth:`SharedWork.stats`) say how much work was done: per-cluster estimator evaluations,
+fleet-wide estimate computations, filter plans, schedules run and reused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
+from kpl.engine.scheduler.affinity import ClusterView
+from kpl.engine.scheduler.capacity import MAX_INT32, ClusterCapacity
+from kpl.engine.scheduler.estimator import combine_estimates, general_estimates
+from kpl.engine.scheduler.filters import FilterOutcome, FilterPlan, is_workload
+from kpl.engine.scheduler.types import BindingSpecView, is_multi_template_applicable
+from kpl.engine.scheduler.webster import fnv1a_32
+
+__all__ = ["STATUS_FIELDS_READ", "FilteredClusters", "SharedWork", "canonical", "schedule_key", "uid_parity"]
+
+STATUS_FIELDS_READ = ("schedulerObservingAffinityName", "schedulerObservedAffinityName", "lastScheduledTime")
+"""The binding status fields the scheduler reads; the rest of the status plays no part."""
+
+_T = TypeVar("_T")
+_TEMPLATE_IDENTITY = frozenset({"name", "namespace", "uid"})
+
+FilteredClusters = tuple[Sequence[ClusterView], Sequence[tuple[ClusterView, FilterOutcome]]]
+
+
+def canonical(value: Any) -> str:
+    """A stable text for a JSON-like value (keys sorted), used as a cache key."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+
+
+def uid_parity(uid: str) -> int:
+    """What Webster's tie-breaker reads from a UID: 1 for a non-empty UID with an odd FNV-1a hash."""
+    return 1 if uid and fnv1a_32(uid.encode("utf-8")) & 1 else 0
+
+
+def schedule_key(binding: Mapping[str, Any], gates: FeatureGates, padded: bool) -> str:
+    """Everything :func:`kpl.engine.scheduler.pipeline.schedule` reads from ``binding``, as one text."""
+    spec = binding.get("spec") or {}
+    status = binding.get("status") or {}
+    resource = spec.get("resource") or {}
+    reduced = dict(spec)
+    reduced["resource"] = {k: v for k, v in resource.items() if k not in _TEMPLATE_IDENTITY}
+    watched = {k: status[k] for k in STATUS_FIELDS_READ if k in status}
+    parity = uid_parity(str(resource.get("uid") or ""))
+    return canonical([reduced, watched, parity, gates.overrides, padded])
+
+
+@dataclass(frozen=True, slots=True)
+class _PlanOutcomes:
+    """One filter plan's outcomes over the fleet for a binding with no previous result or eviction."""
+
+    plan: FilterPlan
+    outcomes: tuple[FilterOutcome | None, ...]
+    feasible: tuple[ClusterView, ...]
+    rejected: tuple[tuple[ClusterView, FilterOutcome], ...]
+
+    @classmethod
+    def of(cls, plan: FilterPlan, views: Sequence[ClusterView]) -> _PlanOutcomes:
+        outcomes = tuple(None if view.deleting else plan.check(view, False, False) for view in views)
+        return cls(plan, outcomes, *_split(views, outcomes))
+
+
+def _split(views: Sequence[ClusterView], outcomes: Sequence[FilterOutcome | None]) -> tuple[
+        tuple[ClusterView, ...], tuple[tuple[ClusterView, FilterOutcome], ...]]:
+    feasible: list[ClusterView] = []
+    rejected: list[tuple[ClusterView, FilterOutcome]] = []
+    for view, outcome in zip(views, outcomes, strict=True):
+        if outcome is None:
+            continue
+        if outcome.passed:
+            feasible.append(view)
+        else:
+            rejected.append((view, outcome))
+    return tuple(feasible), tuple(rejected)
+
+
+class SharedWork:
+    """Caches for one fleet (views and capacities); safe to share by every binding scheduled on it."""
+
+    __slots__ = ("_estimates", "_explanations", "_filters", "_plans", "_schedules", "capacities", "counts",
+                 "deleting", "positions", "views")
+
+    def __init__(self, views: Sequence[ClusterView], capacities: Mapping[str, ClusterCapacity]) -> None:
+        self.views = tuple(views)
+        self.capacities = capacities
+        self.positions = {view.name: index for index, view in enumerate(self.views)}
+        self.deleting = frozenset(view.name for view in self.views if view.deleting)
+        self._plans: dict[tuple[str, str, str, str, bool], _PlanOutcomes] = {}
+        self._filters = self._plans
+        self._estimates: dict[tuple[Any, ...], Mapping[str, int]] = {}
+        self._explanations: dict[tuple[Any, ...], Any] = {}
+        self._schedules: dict[str, Any] = {}
+        self.counts = {"estimator_evaluations": 0, "fleet_estimates": 0, "filter_plans": 0,
+                       "schedules_run": 0, "schedules_reused": 0}
+
+    # ------------------------------------------------------------------ filters
+    def filter_plan(self, spec: Mapping[str, Any], observed: str) -> tuple[str, str, str, str, bool]:
+        """The cache key of the filter plan of ``spec`` with ``observed`` as the current term."""
+        resource = spec.get("resource") or {}
+        return (canonical(spec.get("placement") or {}), observed, str(resource.get("apiVersion") or ""),
+                str(resource.get("kind") or ""), is_workload(spec))
+
+    def filtered(self, spec: Mapping[str, Any], observed: str, previous: Collection[str],
+                 evicting: Collection[str]) -> FilteredClusters:
+        """The feasible and rejected clusters, as :func:`~kpl.engine.scheduler.pipeline.filter_clusters`."""
+        key = self.filter_plan(spec, observed)
+        found = self._plans.get(key)
+        if found is None:
+            self.counts["filter_plans"] += 1
+            found = self._plans[key] = _PlanOutcomes.of(FilterPlan.compile(spec, observed), self.views)
+        touched = [self.positions[n] for n in {*previous, *evicting} if n in self.positions]
+        if not touched:
+            return found.feasible, found.rejected
+        outcomes = list(found.outcomes)
+        for index in touched:
+            view = self.views[index]
+            if not view.deleting:
+                outcomes[index] = found.plan.check(view, view.name in previous, view.name in evicting)
+        return _split(self.views, outcomes)
+
+    # ------------------------------------------------------------------ estimates
+    def estimate(
+        self, views: Sequence[ClusterView], spec: Mapping[str, Any], gates: FeatureGates
+    ) -> list[int]:
+        """What :func:`~kpl.engine.scheduler.estimator.max_available_replicas` gives ``views``, from the
+        shared general estimates."""
+        replicas = int(spec.get("replicas") or 0)
+        components = tuple(spec.get("components") or ())
+        if replicas == 0 and not components:
+            return [MAX_INT32] * len(views)
+        as_sets = gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and is_multi_template_applicable(
+            components, spec.get("placement"))
+        key = (canonical(spec.get("replicaRequirements")), canonical(components), as_sets, gates.overrides)
+        general = self._estimates.get(key)
+        if general is None:
+            general = self._estimates[key] = self._general(spec, gates)
+        missing = [view for view in views if view.name not in general]
+        if missing:
+            general = {**general, **general_estimates(self._capacities(missing), _spec_view(spec), gates)}
+        found = combine_estimates([view.name for view in views], general, replicas)
+        return [found[view.name] for view in views]
+
+    def _capacities(self, views: Sequence[ClusterView]) -> list[ClusterCapacity | Mapping[str, Any]]:
+        return [self.capacities.get(view.name) or view.source for view in views]
+
+    def _general(self, spec: Mapping[str, Any], gates: FeatureGates) -> Mapping[str, int]:
+        self.counts["fleet_estimates"] += 1
+        self.counts["estimator_evaluations"] += len(self.views)
+        return general_estimates(self._capacities(self.views), _spec_view(spec), gates)
+
+    # ------------------------------------------------------------------ explanations and results
+    def intern(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        """The one object for ``key`` (built by ``make`` the first time)."""
+        found = self._explanations.get(key)
+        if found is None:
+            found = self._explanations[key] = make()
+        return cast(_T, found)
+
+    def schedule(self, key: str, run: Callable[[], Any]) -> Any:
+        """The result for a :func:`schedule_key`, computed by ``run`` the first time."""
+        found = self._schedules.get(key)
+        if found is None:
+            self.counts["schedules_run"] += 1
+            found = self._schedules[key] = run()
+        else:
+            self.counts["schedules_reused"] += 1
+        return found
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.counts)
+
+
+def _spec_view(spec: Mapping[str, Any]) -> BindingSpecView:
+    return BindingSpecView.from_spec(spec)
