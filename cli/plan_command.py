@@ -1,7 +1,8 @@
 """``kpl plan``: a dry run of Karmada's detector and scheduler over a fleet snapshot.
 
 Exit codes: 0 every binding scheduled (or kept); 1 some binding failed or the policies have errors;
-2 unreadable files, invalid YAML or a bad ``--feature-gates`` value.
+2 unreadable files, invalid YAML or a bad ``--feature-gates`` value; 3 with ``--detailed-exitcode`` when
+the plan changes something (against ``--baseline``/``--baseline-snapshot``, or the bindings' current result).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kpl.cli_support import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, emit, render_diagnostics
+from kpl.cli_support import EXIT_CHANGES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, emit, render_diagnostics
 
 if TYPE_CHECKING:
     from kpl.engine.plan import PlanInputs
@@ -31,16 +32,46 @@ def _gates(text: str | None) -> object:
         raise click.BadParameter(str(error), param_hint="--feature-gates") from None
 
 
-def _render(report: object, fmt: str, to_file: bool) -> str:
-    from kpl.engine.report import PlacementReport, render_json, render_markdown, render_text
+def _render(report: object, fmt: str, to_file: bool, paths: tuple[tuple[Path, ...], tuple[Path, ...]]) -> str:
+    from kpl.engine.report import PlacementReport
+    from kpl.plan_output import render_plan
 
     assert isinstance(report, PlacementReport)
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "markdown":
-        return render_markdown(report)
     color = not to_file and sys.stdout.isatty()
-    return render_text(report, color=color)
+    return render_plan(report, fmt, color=color, policy_paths=paths[0], snapshot_paths=paths[1])
+
+
+def _with_diff(report: object, baseline: tuple[Path, ...], baseline_snapshots: tuple[Path, ...],
+               inputs: tuple[tuple[Path, ...], tuple[Path, ...]], gates: object) -> object:
+    """The report with its diff against the baseline plan (old policies and/or an older snapshot)."""
+    from dataclasses import replace
+
+    from kpl.engine.features import FeatureGates
+    from kpl.engine.plan import Plan, load_plan_inputs
+    from kpl.engine.plan_diff import diff_reports
+    from kpl.engine.report import PlacementReport
+
+    assert isinstance(report, PlacementReport) and isinstance(gates, FeatureGates)
+    if not baseline and not baseline_snapshots:
+        return report
+    loaded = load_plan_inputs(baseline or inputs[0], baseline_snapshots or inputs[1], gates)
+    problems = [d for d in loaded.diagnostics if d.is_error]
+    if problems:
+        click.echo("baseline: " + render_diagnostics(problems), err=True)
+    if loaded.io_failed:
+        raise SystemExit(EXIT_USAGE)
+    return replace(report, diff=diff_reports(Plan.compile(loaded.inputs).evaluate(), report))
+
+
+def _exit_code(report: object, policy_errors: bool, detailed: bool) -> int:
+    from kpl.engine.plan_diff import diff_against_current
+    from kpl.engine.report import PlacementReport
+
+    assert isinstance(report, PlacementReport)
+    if not report.ok or policy_errors:
+        return EXIT_FINDINGS
+    changes = report.diff if report.diff is not None else diff_against_current(report)
+    return EXIT_CHANGES if detailed and changes.has_changes else EXIT_OK
 
 
 def _with_failures(inputs: PlanInputs, fail: tuple[str, ...]) -> PlanInputs:
@@ -90,8 +121,9 @@ def _write(text: str, output_file: Path | None) -> None:
               help="Fleet snapshot: kubectl YAML/JSON files or folders (repeatable).")
 @click.option("--feature-gates", "feature_gates", metavar="A=true,B=false",
               help="Karmada feature gates that change results (e.g. MultiplePodTemplatesScheduling=true).")
-@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+@click.option("-o", "--output", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "markdown", "html", "sarif", "junit", "github"]),
+              help="html: one self-contained page; sarif, junit, github: the plan's findings for CI.")
 @click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--fail", "fail", multiple=True, metavar="CLUSTER",
               help="Simulate this cluster's failure: eviction, rescheduling, preserved state (repeatable).")
@@ -102,9 +134,16 @@ def _write(text: str, output_file: Path | None) -> None:
               help="Also schedule the bindings one after another, each taking capacity, and show what no "
                    "longer fits and which clusters the plan overcommits.")
 @click.option("--max-cycles", type=int, hidden=True, help="Stop --watch after this many looks (for tests).")
+@click.option("--baseline", "baseline", multiple=True, type=click.Path(path_type=Path),
+              help="The policies to compare with (repeatable): which bindings change, like terraform plan.")
+@click.option("--baseline-snapshot", "baseline_snapshots", multiple=True, type=click.Path(path_type=Path),
+              help="The snapshot to compare with (repeatable); alone or with --baseline.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 3 when the plan changes something (and nothing fails), 0 when nothing changes.")
 def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates: str | None, fmt: str,
          output_file: Path | None, fail: tuple[str, ...], watch: bool, interval: float, simulate: bool,
-         max_cycles: int | None) -> None:
+         max_cycles: int | None, baseline: tuple[Path, ...], baseline_snapshots: tuple[Path, ...],
+         detailed_exitcode: bool) -> None:
     """Show where Karmada would place every workload, and why.
 
     POLICIES are .kpl files, PropagationPolicy YAML, or folders of them; they are matched against the
@@ -125,11 +164,11 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
         raise SystemExit(EXIT_USAGE)
     inputs = replace(_with_failures(loaded.inputs, fail), simulate=simulate)
     compiled = Plan.compile(inputs)
-    report = compiled.evaluate()
-    _write(_render(report, fmt, output_file is not None), output_file)
+    report = _with_diff(compiled.evaluate(), baseline, baseline_snapshots, (policies, snapshots), gates)
+    _write(_render(report, fmt, output_file is not None, (policies, snapshots)), output_file)
     if watch:
         def reload() -> object:
             return load_plan_inputs(policies, snapshots, gates)
         _watch(compiled, report, [*policies, *snapshots], reload, interval, max_cycles)
         raise SystemExit(EXIT_OK)
-    raise SystemExit(EXIT_OK if report.ok and not loaded.policy_errors else EXIT_FINDINGS)
+    raise SystemExit(_exit_code(report, loaded.policy_errors, detailed_exitcode))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -24,6 +24,9 @@ from kpl.engine.quantity import Quantity, QuantityError
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure, SchedulingCondition
 from kpl.engine.scheduler.types import TargetCluster, targets_to_api
+
+if TYPE_CHECKING:
+    from kpl.engine.plan_diff import PlanDiff
 
 __all__ = [
     "FORMAT_VERSION",
@@ -192,6 +195,7 @@ class PlacementReport:
     failovers: tuple[FailoverOutcome, ...] = ()
     failover_notes: tuple[str, ...] = ()
     simulation: Simulation | None = None
+    diff: PlanDiff | None = None  # set by `kpl plan --baseline`: the changes against the baseline plan
 
     @property
     def ok(self) -> bool:
@@ -313,6 +317,7 @@ def report_to_json(report: PlacementReport) -> dict[str, Any]:
             "failedClusters": list(report.failed_clusters), "assumptions": list(report.failover_notes),
             "bindings": [found.to_json() for found in report.failovers]},
         "simulation": None if report.simulation is None else report.simulation.to_json(),
+        **({} if report.diff is None else {"diff": report.diff.to_json()}),
     }
 
 
