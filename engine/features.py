@@ -8,6 +8,7 @@ the pseudo gates ``AllAlpha`` and ``AllBeta`` switch every alpha (or beta) gate 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -119,6 +120,12 @@ def _parse_bool(name: str, text: str) -> bool:
 
 
 def _resolve(overrides: Mapping[str, bool]) -> tuple[tuple[str, bool], ...]:
+    return _resolve_items(tuple(sorted(overrides.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve_items(items: tuple[tuple[str, bool], ...]) -> tuple[tuple[str, bool], ...]:
+    overrides = dict(items)
     resolved: list[tuple[str, bool]] = []
     for name, spec in sorted(KNOWN_GATES.items()):
         value = spec.default

@@ -238,9 +238,14 @@ class _LazyLets(Mapping[str, Value]):
         return len(self._lets)
 
 
+_DEFAULT_GATES = FeatureGates()
+
+
 def _resolve_gates(gates: Mapping[str, bool] | FeatureGates | None, operation: str) -> FeatureGates:
     if isinstance(gates, FeatureGates):
         return gates
+    if not gates:
+        return _DEFAULT_GATES
     try:
         return FeatureGates.from_mapping(gates)
     except FeatureGateError as error:

@@ -24,6 +24,7 @@ most :data:`MAX_TEXT_LENGTH` characters and an exponent suffix lies within ±:da
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Final
 
-from kpl.engine.limits import DEFAULT_LIMITS, current_limits
+from kpl.engine.limits import DEFAULT_LIMITS, KplLimits, current_limits
 
 __all__ = [
     "MAX_EXPONENT",
@@ -434,12 +435,21 @@ def _interpret_suffix(text: str, suffix: str) -> tuple[int, int, Format]:
 
 
 def parse_quantity(text: str) -> Quantity:
-    """Parse a Kubernetes quantity (Kubernetes' ``ParseQuantity``); raises :class:`QuantityError`."""
+    """Parse a Kubernetes quantity (Kubernetes' ``ParseQuantity``); raises :class:`QuantityError`.
+
+    Quantities are immutable, so results are shared per text (and per limits in force): workloads repeat
+    the same few request strings, and parsing dominates interpreting them.
+    """
     if not isinstance(text, str):
         raise QuantityError(f"a quantity must be a string, not {type(text).__name__}")
+    return _parse_cached(text, current_limits())
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(text: str, limits: KplLimits) -> Quantity:
     if not text:
         raise QuantityError("an empty string is not a quantity")
-    longest = current_limits().quantity_text_length
+    longest = limits.quantity_text_length
     if len(text) > longest:
         raise QuantityError(f"a quantity may have at most {longest} characters")
     if text == "0":
