@@ -99,12 +99,20 @@ def _declaration_key(declaration: ast.Declaration) -> Key | None:
     return None
 
 
+def _heading(name: Span, whole: Span, source: Source) -> Span:
+    """The declaration's name when the parser recorded it, else the first line of the declaration."""
+    if name.end > name.start:
+        return name
+    end = source.text.find("\n", whole.start, whole.end)
+    return Span(whole.start, whole.end if end < 0 else end)
+
+
 def _declaration_places(paths: list[Path]) -> dict[Key, _Place]:
     places: dict[Key, _Place] = {}
     for declaration, source in load_project(paths).declarations():
         key = _declaration_key(declaration)
         if key is not None:
-            span = declaration.name_span
+            span = _heading(declaration.name_span, declaration.span, source)
             line, column = source.line_col(span.start)
             places.setdefault(key, _Place(source.name, line, column, span, source))
     return places

@@ -43,7 +43,8 @@ th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);verti
 th{font-size:12px;color:var(--mute);text-transform:uppercase;letter-spacing:.03em;background:#fafbfc}
 tr:last-child>td{border-bottom:0}
 code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f2f4f7;padding:1px 5px;
-border-radius:4px;word-break:break-all}
+border-radius:4px;overflow-wrap:anywhere}
+td:first-child{min-width:200px}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;
 white-space:nowrap}
 .ok{color:var(--ok);background:var(--okbg)}.bad{color:var(--bad);background:var(--badbg)}
@@ -93,9 +94,9 @@ def _percent(part: Fraction, whole: Fraction) -> Fraction | None:
 
 
 def _meter(name: str, used: str, total: str, ratio: Fraction | None, words: tuple[str, str]) -> str:
-    """A labelled bar: ``used`` against ``total``; past 100 % it turns red."""
-    width = 100 if ratio is None else min(100, max(0, round(ratio)))
-    tone = "over" if ratio is None or ratio > 100 else "high" if ratio > 80 else ""
+    """A labelled bar: ``used`` against ``total`` (empty when unknown); orange past 80 %, red past 100 %."""
+    width = 0 if ratio is None else min(100, max(0, round(ratio)))
+    tone = "" if ratio is None else "over" if ratio > 100 else "high" if ratio > 80 else ""
     shown = "-" if ratio is None else f"{round(ratio)}%"
     label = (f'<div class="label"><span><b>{_e(name)}</b> {_e(words[0])} {_e(used)} / {_e(words[1])} '
              f'{_e(total)}</span><span>{_e(shown)}</span></div>')
@@ -158,7 +159,8 @@ def _reasons(binding: BindingReport) -> str:
     lost = "".join(f"<li>{_e(kind)} <code>{_e(_label(ns, name))}</code> lost: {_e(why)}</li>"
                    for kind, ns, name, why in (binding.policy.lost if binding.policy else ()))
     table = _table(("cluster", "outcome", "score", "available replicas", "replicas"), rows)
-    return (f"<details><summary>why: {len(binding.explanations)} cluster(s)</summary>{table}"
+    opened = " open" if binding.failed else ""
+    return (f"<details{opened}><summary>why: {len(binding.explanations)} cluster(s)</summary>{table}"
             + (f"<ul>{lost}</ul>" if lost else "") + "</details>")
 
 
