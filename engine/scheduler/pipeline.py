@@ -35,10 +35,12 @@ from kpl.engine.scheduler.filters import (
 from kpl.engine.scheduler.scoring import score_clusters
 from kpl.engine.scheduler.shared import SharedWork, schedule_key
 from kpl.engine.scheduler.spread import (
+    GroupedClusters,
     group_clusters,
     overflow_orders,
     replica_scheduling_type,
     select_best_clusters,
+    sort_clusters,
 )
 from kpl.engine.scheduler.types import (
     BindingSpecView,
@@ -365,12 +367,19 @@ def select_clusters(
     details = build_cluster_details(scored, spec, status, gates, estimate)
     replicas = int(spec.get("replicas") or 0)
     grouped = group_clusters(details, placement, replicas, {view.name: view for view, _ in scored})
+    return _select_grouped(grouped, spec, gates)
+
+
+def _select_grouped(
+    grouped: GroupedClusters, spec: Mapping[str, Any], gates: FeatureGates
+) -> list[ClusterDetail]:
+    placement = spec.get("placement") or {}
     components = tuple(spec.get("components") or ())
     if gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and is_multi_template_applicable(
         components, placement
     ):
         return select_best_clusters(placement, grouped, 1)
-    return select_best_clusters(placement, grouped, replicas)
+    return select_best_clusters(placement, grouped, int(spec.get("replicas") or 0))
 
 
 def _attach_zero_replicas(
@@ -449,8 +458,12 @@ def _explain(
 def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
     """One run of Karmada's generic scheduling algorithm with the affinity term named in ``status``."""
     observed = observed_affinity_name(status)
-    feasible, rejected = _filter(context, observed)
     shared = context.shared
+    if shared is not None and not context.previous and not context.evicting:
+        staged = _run_staged(context, status, observed, shared)
+        if staged is not None:
+            return staged
+    feasible, rejected = _filter(context, observed)
     if not feasible:
         error = FitError(fit_error_message(len(context.views), [o.reason for _, o in rejected]))
         return Attempt(observed, None, error, _explain(rejected, context.views, (), (), None, shared))
@@ -466,6 +479,69 @@ def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
         return Attempt(observed, None, error, explained)
     explained = _explain(rejected, context.views, details, selected, targets, shared)
     return Attempt(observed, tuple(targets), None, explained)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    """Filtering, estimates and the global cluster order, shared by bindings with no previous result
+    or eviction (:meth:`SharedWork.stage_key`); ``explanations`` has no cluster selected yet."""
+
+    rejected: Sequence[tuple[ClusterView, FilterOutcome]]
+    ordered: tuple[ClusterDetail, ...]
+    views: Mapping[str, ClusterView]
+    explanations: tuple[ClusterExplanation, ...]
+
+
+def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: SharedWork) -> _Stage:
+    feasible, rejected = shared.filtered(context.spec, observed, (), ())
+    details: list[ClusterDetail] = []
+    if feasible:
+        scored = score_clusters(feasible, ())
+        details = build_cluster_details(scored, context.spec, status, context.gates, context.estimate)
+    explanations = _explain(rejected, context.views, details, (), None, shared)
+    return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations)
+
+
+def _run_staged(
+    context: _Context, status: Mapping[str, Any], observed: str, shared: SharedWork
+) -> Attempt | None:
+    """:func:`run_algorithm` from a shared stage; ``None`` when the stage cannot be built."""
+    key = shared.stage_key(context.spec, observed, context.gates)
+    try:
+        stage = shared.stage(key, partial(_stage, context, status, observed, shared))
+    except SchedulingError:
+        return None
+    if not stage.ordered:
+        error = FitError(fit_error_message(len(context.views), [o.reason for _, o in stage.rejected]))
+        return Attempt(observed, None, error, stage.explanations)
+    selected: list[ClusterDetail] = []
+    try:
+        placement = context.spec.get("placement") or {}
+        replicas = int(context.spec.get("replicas") or 0)
+        grouped = group_clusters(stage.ordered, placement, replicas, stage.views, presorted=True)
+        try:
+            selected = _select_grouped(grouped, context.spec, context.gates)
+        except SchedulingError as error:
+            raise wrap_error("failed to select clusters", error) from error
+        targets = _assign(selected, context, status)
+    except SchedulingError as error:
+        return Attempt(observed, None, error, _mark_selected(stage, selected, None, shared))
+    return Attempt(observed, tuple(targets), None, _mark_selected(stage, selected, targets, shared))
+
+
+def _mark_selected(
+    stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster] | None,
+    shared: SharedWork,
+) -> tuple[ClusterExplanation, ...]:
+    if not selected:
+        return stage.explanations
+    explained = list(stage.explanations)
+    assigned = {target.name: target.replicas for target in targets or ()}
+    for detail in selected:
+        fields = (detail.name, "", "", False, detail.score, detail.allocatable_replicas,
+                  detail.available_replicas, detail.overflow_order, True, assigned.get(detail.name))
+        explained[shared.positions[detail.name]] = shared.intern(fields, partial(ClusterExplanation, *fields))
+    return tuple(explained)
 
 
 def _filter(context: _Context, observed: str) -> tuple[

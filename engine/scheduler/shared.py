@@ -29,7 +29,7 @@ from typing import Any, TypeVar, cast
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.capacity import MAX_INT32, ClusterCapacity
-from kpl.engine.scheduler.estimator import combine_estimates, general_estimates
+from kpl.engine.scheduler.estimator import UNAUTHENTIC_REPLICA, combine_estimates, general_estimates
 from kpl.engine.scheduler.filters import FilterOutcome, FilterPlan, is_workload
 from kpl.engine.scheduler.types import BindingSpecView, is_multi_template_applicable
 from kpl.engine.scheduler.webster import fnv1a_32
@@ -99,8 +99,8 @@ def _split(views: Sequence[ClusterView], outcomes: Sequence[FilterOutcome | None
 class SharedWork:
     """Caches for one fleet (views and capacities); safe to share by every binding scheduled on it."""
 
-    __slots__ = ("_estimates", "_explanations", "_filters", "_plans", "_schedules", "capacities", "counts",
-                 "deleting", "positions", "views")
+    __slots__ = ("_estimates", "_explanations", "_filters", "_plans", "_schedules", "_stages", "capacities",
+                 "counts", "deleting", "positions", "views")
 
     def __init__(self, views: Sequence[ClusterView], capacities: Mapping[str, ClusterCapacity]) -> None:
         self.views = tuple(views)
@@ -112,8 +112,9 @@ class SharedWork:
         self._estimates: dict[tuple[Any, ...], Mapping[str, int]] = {}
         self._explanations: dict[tuple[Any, ...], Any] = {}
         self._schedules: dict[str, Any] = {}
+        self._stages: dict[tuple[Any, ...], Any] = {}
         self.counts = {"estimator_evaluations": 0, "fleet_estimates": 0, "filter_plans": 0,
-                       "schedules_run": 0, "schedules_reused": 0}
+                       "schedules_run": 0, "schedules_reused": 0, "stages": 0}
 
     # ------------------------------------------------------------------ filters
     def filter_plan(self, spec: Mapping[str, Any], observed: str) -> tuple[str, str, str, str, bool]:
@@ -150,17 +151,44 @@ class SharedWork:
         components = tuple(spec.get("components") or ())
         if replicas == 0 and not components:
             return [MAX_INT32] * len(views)
-        as_sets = gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and is_multi_template_applicable(
-            components, spec.get("placement"))
-        key = (canonical(spec.get("replicaRequirements")), canonical(components), as_sets, gates.overrides)
-        general = self._estimates.get(key)
-        if general is None:
-            general = self._estimates[key] = self._general(spec, gates)
+        general = self._general_for(spec, gates)
         missing = [view for view in views if view.name not in general]
         if missing:
             general = {**general, **general_estimates(self._capacities(missing), _spec_view(spec), gates)}
         found = combine_estimates([view.name for view in views], general, replicas)
         return [found[view.name] for view in views]
+
+    def _estimate_key(self, spec: Mapping[str, Any], gates: FeatureGates) -> tuple[Any, ...]:
+        components = tuple(spec.get("components") or ())
+        as_sets = gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and is_multi_template_applicable(
+            components, spec.get("placement"))
+        return (canonical(spec.get("replicaRequirements")), canonical(components), as_sets, gates.overrides)
+
+    def _general_for(self, spec: Mapping[str, Any], gates: FeatureGates) -> Mapping[str, int]:
+        key = self._estimate_key(spec, gates)
+        general = self._estimates.get(key)
+        if general is None:
+            general = self._estimates[key] = self._general(spec, gates)
+        return general
+
+    def stage_key(self, spec: Mapping[str, Any], observed: str, gates: FeatureGates) -> tuple[Any, ...]:
+        """What filtering, estimating and ordering read from a binding with no previous result or eviction:
+        the filter plan, the estimate, the observed term, and the replicas only where an estimate is
+        unbounded (Karmada then puts ``spec.replicas`` in its place)."""
+        replicas = int(spec.get("replicas") or 0)
+        workload = replicas != 0 or bool(spec.get("components"))
+        general = self._general_for(spec, gates) if workload else {}
+        unbounded = not workload or any(v == UNAUTHENTIC_REPLICA or v >= MAX_INT32 for v in general.values())
+        return (self.filter_plan(spec, observed), self._estimate_key(spec, gates) if workload else None,
+                replicas if unbounded else None)
+
+    def stage(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        """The stage for a :meth:`stage_key`, made by ``make`` the first time."""
+        found = self._stages.get(key)
+        if found is None:
+            self.counts["stages"] += 1
+            found = self._stages[key] = make()
+        return cast(_T, found)
 
     def _capacities(self, views: Sequence[ClusterView]) -> list[ClusterCapacity | Mapping[str, Any]]:
         return [self.capacities.get(view.name) or view.source for view in views]
