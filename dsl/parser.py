@@ -1,6 +1,9 @@
 """Parsing: source text to a ``Module`` plus diagnostics. Never raises on user input.
 
-One LALR parser is built once from ``grammar.lark`` (``propagate_positions=True``) and cached. A syntax
+One LALR parser is built once from ``grammar.lark`` (``propagate_positions=True``) and cached. Source is
+first parsed without a tree, its callbacks building AST nodes directly; only when that fails (a syntax
+error, a bad literal, very deep nesting) is the text parsed again into a Lark tree and transformed, which
+is the path every diagnostic comes from, so both give the same modules and messages. A syntax
 error is reported where a person would look for it (Lark notices a missing token only at the next one,
 often on the next line: the caret goes right after the last good token instead), and parsing resumes at
 the next top-level declaration so one run reports every broken declaration.
@@ -8,18 +11,22 @@ the next top-level declaration so one run reports every broken declaration.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import re
 from importlib import resources
+from typing import Any, cast
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.exceptions import VisitError
+from lark.parsers.lalr_analysis import Reduce
+from lark.parsers.lalr_parser import _Parser as LalrTableParser
 
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, did_you_mean
 from kpl.dsl.source import Source, Span
-from kpl.dsl.transformer import ToAst
+from kpl.dsl.transformer import ToAst, located_value, treeless_callbacks
 
 __all__ = ["keywords", "ParseResult", "parse", "parse_expression", "parse_source"]
 
@@ -88,8 +95,15 @@ def parse_expression(text: str, name: str = "<expression>") -> tuple[ast.Expr | 
     """Parse one expression (used by ``kpl interpret --expr`` and tests)."""
     source = Source(name, text)
     try:
+        expr: ast.Expr = _build_fast(text, "expr")
+    except Exception:  # any failure: the tree path below reports it exactly as before
+        pass
+    else:
+        if _too_deep(expr) is None:
+            return expr, []
+    try:
         tree = _expression_parser().parse(text, start="expr")
-        expr: ast.Expr = ToAst().transform(tree)
+        expr = ToAst().transform(tree)
     except UnexpectedInput as error:
         return None, [_syntax_diagnostic(source, len(text), error)]
     except (VisitError, RecursionError):
@@ -122,6 +136,10 @@ def _parse_chunk(
     # Blank out (keeping newlines) what precedes the chunk, so Lark's positions are file offsets.
     prefix = re.sub(r"[^\n]", " ", source.text[:start])
     text = prefix + source.text[start:end]
+    fast = _parse_fast(text)
+    if fast is not None:
+        comments.extend(fast[1])
+        return fast[0], []
     try:
         tree, found = _parse_text(text)
         declarations = ToAst().transform(tree)
@@ -195,6 +213,44 @@ def _parser() -> Lark:
         grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, start=["start", "expr"],
         lexer_callbacks={"COMMENT": _COMMENTS.append}, cache=True,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_frontend() -> Any:
+    """A second front end on the same tables and lexer whose callbacks build the AST while parsing."""
+    frontend = copy.copy(_parser().parser)
+    lalr = copy.copy(frontend.parser)
+    table = lalr._parse_table
+    # Keyed by the table's own rule objects: the parser looks callbacks up by identity first.
+    reduced = {rule for row in table.states.values() for action, rule in row.values() if action is Reduce}
+    lalr.parser = LalrTableParser(table, cast(Any, treeless_callbacks(reduced)))
+    frontend.parser = lalr
+    return frontend
+
+
+def _build_fast(text: str, start: str) -> Any:
+    """The AST of ``text`` parsed without a tree; ValueError when Lark's tree would be deeper than
+    ``MAX_NESTING`` (the tree path decides those exactly as it always has)."""
+    value, depth = located_value(_fast_frontend().parse(text, start=start))
+    if depth > MAX_NESTING:
+        raise ValueError("nested too deeply for the tree-less path")
+    return value
+
+
+def _parse_fast(text: str) -> tuple[list[ast.Declaration], list[tuple[Span, str]]] | None:
+    """The declarations and comments of a chunk parsed without a tree, or None when anything is wrong
+    (a syntax error, a bad literal, deep nesting): the tree path then finds and reports it as always."""
+    _COMMENTS.clear()
+    try:
+        declarations: list[ast.Declaration] = _build_fast(text, "start")
+        found = [(Span(t.start_pos or 0, t.end_pos or 0), str(t)) for t in _COMMENTS]
+    except Exception:  # see the docstring
+        return None
+    finally:
+        _COMMENTS.clear()
+    if any(_too_deep(declaration) is not None for declaration in declarations):
+        return None
+    return declarations, found
 
 
 def _parse_text(text: str) -> tuple[Tree[Token], list[tuple[Span, str]]]:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Transformer, Tree
+from lark.exceptions import GrammarError, VisitError
+from lark.grammar import Rule
 from lark.tree import Meta
 
 from kpl.dsl import ast
-from kpl.dsl.source import Span
+from kpl.dsl.source import NO_SPAN, Span
 
-__all__ = ["ToAst", "duration_seconds", "unquote"]
+__all__ = [
+    "BUILDER", "AstBuilder", "Callback", "ToAst", "duration_seconds", "located_value", "treeless_callbacks",
+    "unquote",
+]
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 _PURGE = {"directly": "Directly", "gracefully": "Gracefully", "never": "Never"}
@@ -49,9 +55,9 @@ def _span(meta: Meta) -> Span:
     return Span(meta.start_pos, meta.end_pos)
 
 
-def _up_to(meta: Meta, last: Token) -> Span:
+def _up_to(span: Span, last: Token) -> Span:
     """The node's span ending at its ``last`` token (leaving out an optional trailing comma)."""
-    return Span(_span(meta).start, _tok_span(last).end)
+    return Span(span.start, _tok_span(last).end)
 
 
 def _text(item: Any) -> str:
@@ -66,188 +72,190 @@ def _tok_span(token: Token) -> Span:
     return Span(start, token.end_pos if token.end_pos is not None else start + len(token))
 
 
-@v_args(meta=True)
-class ToAst(Transformer[Token, Any]):
-    """Builds AST nodes bottom-up; spans come from Lark's propagated positions."""
+class AstBuilder:
+    """Builds AST nodes bottom-up, one method per grammar rule (or alias): ``(span, children) -> node``.
+
+    ``span`` covers every token the rule matched (Lark's propagated positions); ``children`` are the
+    rule's kept children, already built. The same methods serve the tree-less parser and ``ToAst``."""
 
     # ---------------------------------------------------------------- shared pieces
-    def name(self, meta: Meta, children: list[Any]) -> str:
+    def name(self, span: Span, children: list[Any]) -> str:
         return _text(children[0])
 
-    def word(self, meta: Meta, children: list[Any]) -> str:
+    def word(self, span: Span, children: list[Any]) -> str:
         return _text(children[0])
 
-    def soft_keyword(self, meta: Meta, children: list[Any]) -> str:
+    def soft_keyword(self, span: Span, children: list[Any]) -> str:
         return str(children[0])
 
-    def field(self, meta: Meta, children: list[Any]) -> str:
+    def field(self, span: Span, children: list[Any]) -> str:
         return _text(children[0])
 
-    def callee(self, meta: Meta, children: list[Any]) -> str:
+    def callee(self, span: Span, children: list[Any]) -> str:
         return _text(children[0])
 
-    def api_version(self, meta: Meta, children: list[Any]) -> str:
+    def api_version(self, span: Span, children: list[Any]) -> str:
         return str(children[0])
 
-    def signed_int(self, meta: Meta, children: list[Any]) -> int:
+    def signed_int(self, span: Span, children: list[Any]) -> int:
         return -int(children[1]) if len(children) == 2 else int(children[0])
 
-    def name_list(self, meta: Meta, children: list[Any]) -> tuple[str, ...]:
+    def name_list(self, span: Span, children: list[Any]) -> tuple[str, ...]:
         return tuple(children)
 
-    def namespace_clause(self, meta: Meta, children: list[Any]) -> str:
+    def namespace_clause(self, span: Span, children: list[Any]) -> str:
         return str(children[-1])
 
-    def named_clause(self, meta: Meta, children: list[Any]) -> str:
+    def named_clause(self, span: Span, children: list[Any]) -> str:
         return str(children[0])
 
-    def where_clause(self, meta: Meta, children: list[Any]) -> ast.Expr:
+    def where_clause(self, span: Span, children: list[Any]) -> ast.Expr:
         return children[0]  # type: ignore[no-any-return]
 
-    def duration_clause(self, meta: Meta, children: list[Any]) -> int:
+    def duration_clause(self, span: Span, children: list[Any]) -> int:
         return duration_seconds(str(children[0]))
 
-    def start(self, meta: Meta, children: list[Any]) -> list[Any]:
+    def start(self, span: Span, children: list[Any]) -> list[Any]:
         return children
 
     # ---------------------------------------------------------------- interpreter
-    def interpreter_decl(self, meta: Meta, children: list[Any]) -> ast.Interpreter:
+    def interpreter_decl(self, span: Span, children: list[Any]) -> ast.Interpreter:
         api_version, kind, *members = children
-        return ast.Interpreter(api_version, kind, tuple(members), span=_span(meta))
+        return ast.Interpreter(api_version, kind, tuple(members), span=span)
 
-    def let_member(self, meta: Meta, children: list[Any]) -> ast.LetMember:
-        return ast.LetMember(str(children[0]), children[1], span=_span(meta))
+    def let_member(self, span: Span, children: list[Any]) -> ast.LetMember:
+        return ast.LetMember(str(children[0]), children[1], span=span)
 
-    def fn_member(self, meta: Meta, children: list[Any]) -> ast.FnMember:
+    def fn_member(self, span: Span, children: list[Any]) -> ast.FnMember:
         name, params, body = children
-        return ast.FnMember(str(name), tuple(params or ()), body, span=_span(meta))
+        return ast.FnMember(str(name), tuple(params or ()), body, span=span)
 
-    def params(self, meta: Meta, children: list[Any]) -> tuple[str, ...]:
+    def params(self, span: Span, children: list[Any]) -> tuple[str, ...]:
         return tuple(str(c) for c in children)
 
-    def op_member(self, meta: Meta, children: list[Any]) -> ast.Operation:
-        return ast.Operation(children[0], children[1], span=_span(meta))
+    def op_member(self, span: Span, children: list[Any]) -> ast.Operation:
+        return ast.Operation(children[0], children[1], span=span)
 
-    def component_member(self, meta: Meta, children: list[Any]) -> ast.Component:
-        return ast.Component(children[0], tuple(children[1:]), span=_span(meta))
+    def component_member(self, span: Span, children: list[Any]) -> ast.Component:
+        return ast.Component(children[0], tuple(children[1:]), span=span)
 
-    def component_field(self, meta: Meta, children: list[Any]) -> ast.ComponentField:
-        return ast.ComponentField(children[0], children[1], span=_span(meta))
+    def component_field(self, span: Span, children: list[Any]) -> ast.ComponentField:
+        return ast.ComponentField(children[0], children[1], span=span)
 
     # ---------------------------------------------------------------- policies
-    def policy_decl(self, meta: Meta, children: list[Any]) -> ast.Policy:
+    def policy_decl(self, span: Span, children: list[Any]) -> ast.Policy:
         cluster, name, namespace, *items = children
-        return ast.Policy(name, namespace, cluster is not None, tuple(items), span=_span(meta))
+        return ast.Policy(name, namespace, cluster is not None, tuple(items), span=span)
 
-    def select_item(self, meta: Meta, children: list[Any]) -> ast.ResourceSelector:
+    def select_item(self, span: Span, children: list[Any]) -> ast.ResourceSelector:
         api_version, kind, name, namespace, where = children
-        return ast.ResourceSelector(api_version, kind, name, namespace, where, span=_span(meta))
+        return ast.ResourceSelector(api_version, kind, name, namespace, where, span=span)
 
-    def priority_item(self, meta: Meta, children: list[Any]) -> ast.Priority:
-        return ast.Priority(children[0], span=_span(meta))
+    def priority_item(self, span: Span, children: list[Any]) -> ast.Priority:
+        return ast.Priority(children[0], span=span)
 
-    def preemption_item(self, meta: Meta, children: list[Any]) -> ast.Preemption:
-        return ast.Preemption(children[0], span=_span(meta))
+    def preemption_item(self, span: Span, children: list[Any]) -> ast.Preemption:
+        return ast.Preemption(children[0], span=span)
 
-    def clusters_item(self, meta: Meta, children: list[Any]) -> ast.ClusterSelection:
+    def clusters_item(self, span: Span, children: list[Any]) -> ast.ClusterSelection:
         value = children[0]
         if isinstance(value, tuple):
-            return ast.ClusterSelection(value, None, span=_span(meta))
-        return ast.ClusterSelection((), value, span=_span(meta))
+            return ast.ClusterSelection(value, None, span=span)
+        return ast.ClusterSelection((), value, span=span)
 
-    def exclude_item(self, meta: Meta, children: list[Any]) -> ast.Exclude:
-        return ast.Exclude(children[0], span=_span(meta))
+    def exclude_item(self, span: Span, children: list[Any]) -> ast.Exclude:
+        return ast.Exclude(children[0], span=span)
 
-    def tolerate_item(self, meta: Meta, children: list[Any]) -> ast.Toleration:
+    def tolerate_item(self, span: Span, children: list[Any]) -> ast.Toleration:
         toleration: ast.Toleration = children[0]
-        return replace(toleration, span=_span(meta))
+        return replace(toleration, span=span)
 
-    def toleration_equal(self, meta: Meta, children: list[Any]) -> ast.Toleration:
+    def toleration_equal(self, span: Span, children: list[Any]) -> ast.Toleration:
         key, value, effect, seconds = children
-        return ast.Toleration(key, "Equal", value, effect, seconds, span=_span(meta))
+        return ast.Toleration(key, "Equal", value, effect, seconds, span=span)
 
-    def toleration_exists(self, meta: Meta, children: list[Any]) -> ast.Toleration:
+    def toleration_exists(self, span: Span, children: list[Any]) -> ast.Toleration:
         key, effect, seconds = children
-        return ast.Toleration(key, "Exists", "", effect or "", seconds, span=_span(meta))
+        return ast.Toleration(key, "Exists", "", effect or "", seconds, span=span)
 
-    def toleration_all(self, meta: Meta, children: list[Any]) -> ast.Toleration:
+    def toleration_all(self, span: Span, children: list[Any]) -> ast.Toleration:
         effect, seconds = children
-        return ast.Toleration("", "Exists", "", effect or "", seconds, span=_span(meta))
+        return ast.Toleration("", "Exists", "", effect or "", seconds, span=span)
 
-    def spread_item(self, meta: Meta, children: list[Any]) -> ast.SpreadConstraint:
+    def spread_item(self, span: Span, children: list[Any]) -> ast.SpreadConstraint:
         (by_field, by_label), low, high = children
         return ast.SpreadConstraint(
             by_field, by_label, None if low is None else int(low), None if high is None else int(high),
-            span=_span(meta),
+            span=span,
         )
 
-    def spread_field(self, meta: Meta, children: list[Any]) -> tuple[str | None, str | None]:
+    def spread_field(self, span: Span, children: list[Any]) -> tuple[str | None, str | None]:
         return children[0], None
 
-    def spread_label(self, meta: Meta, children: list[Any]) -> tuple[str | None, str | None]:
+    def spread_label(self, span: Span, children: list[Any]) -> tuple[str | None, str | None]:
         return None, children[0]
 
-    def replicas_item(self, meta: Meta, children: list[Any]) -> ast.ReplicaScheduling:
+    def replicas_item(self, span: Span, children: list[Any]) -> ast.ReplicaScheduling:
         mode, weights = children[0]
-        return ast.ReplicaScheduling(mode, weights, span=_span(meta))
+        return ast.ReplicaScheduling(mode, weights, span=span)
 
-    def mode_duplicated(self, meta: Meta, children: list[Any]) -> tuple[str, tuple[()]]:
+    def mode_duplicated(self, span: Span, children: list[Any]) -> tuple[str, tuple[()]]:
         return "duplicated", ()
 
-    def mode_aggregated(self, meta: Meta, children: list[Any]) -> tuple[str, tuple[()]]:
+    def mode_aggregated(self, span: Span, children: list[Any]) -> tuple[str, tuple[()]]:
         return "aggregated", ()
 
-    def mode_dynamic(self, meta: Meta, children: list[Any]) -> tuple[str, tuple[()]]:
+    def mode_dynamic(self, span: Span, children: list[Any]) -> tuple[str, tuple[()]]:
         return "dynamic", ()
 
-    def mode_static(self, meta: Meta, children: list[Any]) -> tuple[str, tuple[ast.StaticWeight, ...]]:
+    def mode_static(self, span: Span, children: list[Any]) -> tuple[str, tuple[ast.StaticWeight, ...]]:
         return "static", tuple(c for c in children if c is not None)
 
-    def weight_cluster(self, meta: Meta, children: list[Any]) -> ast.StaticWeight:
-        return ast.StaticWeight(children[0], None, int(children[1]), span=_up_to(meta, children[1]))
+    def weight_cluster(self, span: Span, children: list[Any]) -> ast.StaticWeight:
+        return ast.StaticWeight(children[0], None, int(children[1]), span=_up_to(span, children[1]))
 
-    def weight_selector(self, meta: Meta, children: list[Any]) -> ast.StaticWeight:
-        return ast.StaticWeight(None, children[0], int(children[1]), span=_up_to(meta, children[1]))
+    def weight_selector(self, span: Span, children: list[Any]) -> ast.StaticWeight:
+        return ast.StaticWeight(None, children[0], int(children[1]), span=_up_to(span, children[1]))
 
-    def affinity_item(self, meta: Meta, children: list[Any]) -> ast.Affinity:
+    def affinity_item(self, span: Span, children: list[Any]) -> ast.Affinity:
         name, *members = children
         items = tuple(m for m in members if not isinstance(m, ast.Overflow))
         overflow = tuple(m for m in members if isinstance(m, ast.Overflow))
-        return ast.Affinity(name, items, overflow, span=_span(meta))
+        return ast.Affinity(name, items, overflow, span=span)
 
-    def overflow_item(self, meta: Meta, children: list[Any]) -> ast.Overflow:
-        return ast.Overflow(children[0], tuple(children[1:]), span=_span(meta))
+    def overflow_item(self, span: Span, children: list[Any]) -> ast.Overflow:
+        return ast.Overflow(children[0], tuple(children[1:]), span=span)
 
-    def failover_item(self, meta: Meta, children: list[Any]) -> ast.Failover:
-        return ast.Failover(children[0], tuple(children[1:]), span=_span(meta))
+    def failover_item(self, span: Span, children: list[Any]) -> ast.Failover:
+        return ast.Failover(children[0], tuple(children[1:]), span=span)
 
-    def purge_item(self, meta: Meta, children: list[Any]) -> ast.PurgeMode:
+    def purge_item(self, span: Span, children: list[Any]) -> ast.PurgeMode:
         mode = str(children[0])
-        return ast.PurgeMode(_PURGE.get(mode.lower(), mode), span=_span(meta))
+        return ast.PurgeMode(_PURGE.get(mode.lower(), mode), span=span)
 
-    def grace_item(self, meta: Meta, children: list[Any]) -> ast.GracePeriod:
-        return ast.GracePeriod(duration_seconds(str(children[0])), span=_span(meta))
+    def grace_item(self, span: Span, children: list[Any]) -> ast.GracePeriod:
+        return ast.GracePeriod(duration_seconds(str(children[0])), span=span)
 
-    def decision_item(self, meta: Meta, children: list[Any]) -> ast.DecisionConditions:
-        return ast.DecisionConditions(duration_seconds(str(children[0])), span=_span(meta))
+    def decision_item(self, span: Span, children: list[Any]) -> ast.DecisionConditions:
+        return ast.DecisionConditions(duration_seconds(str(children[0])), span=span)
 
-    def preserve_item(self, meta: Meta, children: list[Any]) -> ast.StatePreservationRule:
-        return ast.StatePreservationRule(children[0], unquote(str(children[1])), span=_span(meta))
+    def preserve_item(self, span: Span, children: list[Any]) -> ast.StatePreservationRule:
+        return ast.StatePreservationRule(children[0], unquote(str(children[1])), span=span)
 
-    def propagate_item(self, meta: Meta, children: list[Any]) -> ast.PropagateDeps:
-        return ast.PropagateDeps(span=_span(meta))
+    def propagate_item(self, span: Span, children: list[Any]) -> ast.PropagateDeps:
+        return ast.PropagateDeps(span=span)
 
-    def scheduler_item(self, meta: Meta, children: list[Any]) -> ast.SchedulerName:
-        return ast.SchedulerName(children[0], span=_span(meta))
+    def scheduler_item(self, span: Span, children: list[Any]) -> ast.SchedulerName:
+        return ast.SchedulerName(children[0], span=span)
 
-    def conflict_item(self, meta: Meta, children: list[Any]) -> ast.ConflictResolution:
-        return ast.ConflictResolution(children[0], span=_span(meta))
+    def conflict_item(self, span: Span, children: list[Any]) -> ast.ConflictResolution:
+        return ast.ConflictResolution(children[0], span=span)
 
-    def suspend_item(self, meta: Meta, children: list[Any]) -> ast.Suspension:
-        return ast.Suspension(children[0], span=_span(meta))
+    def suspend_item(self, span: Span, children: list[Any]) -> ast.Suspension:
+        return ast.Suspension(children[0], span=span)
 
     # ---------------------------------------------------------------- quotas
-    def quota_decl(self, meta: Meta, children: list[Any]) -> ast.Quota:
+    def quota_decl(self, span: Span, children: list[Any]) -> ast.Quota:
         name, namespace, *members = children
         overall: list[ast.ResourceLimit] = []
         assignments: list[ast.StaticAssignment] = []
@@ -256,167 +264,309 @@ class ToAst(Transformer[Token, Any]):
                 assignments.append(member)
             else:
                 overall.extend(member)
-        return ast.Quota(name, namespace, tuple(overall), tuple(assignments), span=_span(meta))
+        return ast.Quota(name, namespace, tuple(overall), tuple(assignments), span=span)
 
-    def overall_block(self, meta: Meta, children: list[Any]) -> tuple[ast.ResourceLimit, ...]:
+    def overall_block(self, span: Span, children: list[Any]) -> tuple[ast.ResourceLimit, ...]:
         return tuple(children)
 
-    def assignment_block(self, meta: Meta, children: list[Any]) -> ast.StaticAssignment:
-        return ast.StaticAssignment(children[0], tuple(children[1:]), span=_span(meta))
+    def assignment_block(self, span: Span, children: list[Any]) -> ast.StaticAssignment:
+        return ast.StaticAssignment(children[0], tuple(children[1:]), span=span)
 
-    def resource_limit(self, meta: Meta, children: list[Any]) -> ast.ResourceLimit:
+    def resource_limit(self, span: Span, children: list[Any]) -> ast.ResourceLimit:
         value = children[1]
-        value_span = _tok_span(value) if isinstance(value, Token) else _span(meta)
-        span = Span(_span(meta).start, value_span.end)  # without the optional trailing comma
+        value_span = _tok_span(value) if isinstance(value, Token) else span
+        span = Span(span.start, value_span.end)  # without the optional trailing comma
         return ast.ResourceLimit(children[0], _text(value), span=span, value_span=value_span)
 
     # ---------------------------------------------------------------- expressions
-    def let_expr(self, meta: Meta, children: list[Any]) -> ast.Let:
-        return ast.Let(str(children[0]), children[1], children[2], span=_span(meta))
+    def let_expr(self, span: Span, children: list[Any]) -> ast.Let:
+        return ast.Let(str(children[0]), children[1], children[2], span=span)
 
-    def if_expr(self, meta: Meta, children: list[Any]) -> ast.Conditional:
-        return ast.Conditional(children[0], children[1], children[2], span=_span(meta))
+    def if_expr(self, span: Span, children: list[Any]) -> ast.Conditional:
+        return ast.Conditional(children[0], children[1], children[2], span=span)
 
-    def _chain(self, meta: Meta, children: list[Any], op: str) -> ast.Expr:
+    def _chain(self, span: Span, children: list[Any], op: str) -> ast.Expr:
         result: ast.Expr = children[0]
         for right in children[1:]:
-            result = ast.Binary(op, result, right, span=_cover(result, right, meta))
+            result = ast.Binary(op, result, right, span=_cover(result, right, span))
         return result
 
-    def coalesce(self, meta: Meta, children: list[Any]) -> ast.Expr:
-        return self._chain(meta, children, "??")
+    def coalesce(self, span: Span, children: list[Any]) -> ast.Expr:
+        return self._chain(span, children, "??")
 
-    def or_test(self, meta: Meta, children: list[Any]) -> ast.Expr:
-        return self._chain(meta, children, "or")
+    def or_test(self, span: Span, children: list[Any]) -> ast.Expr:
+        return self._chain(span, children, "or")
 
-    def and_test(self, meta: Meta, children: list[Any]) -> ast.Expr:
-        return self._chain(meta, children, "and")
+    def and_test(self, span: Span, children: list[Any]) -> ast.Expr:
+        return self._chain(span, children, "and")
 
-    def not_op(self, meta: Meta, children: list[Any]) -> ast.Not:
-        return ast.Not(children[0], span=_span(meta))
+    def not_op(self, span: Span, children: list[Any]) -> ast.Not:
+        return ast.Not(children[0], span=span)
 
-    def _operators(self, meta: Meta, children: list[Any]) -> ast.Expr:
+    def _operators(self, span: Span, children: list[Any]) -> ast.Expr:
         result: ast.Expr = children[0]
         for index in range(1, len(children), 2):
             op = " ".join(str(children[index]).split())
             right = children[index + 1]
-            result = ast.Binary(op, result, right, span=_cover(result, right, meta))
+            result = ast.Binary(op, result, right, span=_cover(result, right, span))
         return result
 
     comparison = sum = term = _operators
 
-    def neg(self, meta: Meta, children: list[Any]) -> ast.Expr:
+    def neg(self, span: Span, children: list[Any]) -> ast.Expr:
         operand = children[1]
         if isinstance(operand, ast.Literal) and isinstance(operand.value, (int, float)) and not isinstance(
             operand.value, bool
         ):
-            return ast.Literal(-operand.value, span=_span(meta))
-        return ast.Unary("-", operand, span=_span(meta))
+            return ast.Literal(-operand.value, span=span)
+        return ast.Unary("-", operand, span=span)
 
-    def get_field(self, meta: Meta, children: list[Any]) -> ast.GetField:
-        return ast.GetField(children[0], children[1], span=_span(meta))
+    def get_field(self, span: Span, children: list[Any]) -> ast.GetField:
+        return ast.GetField(children[0], children[1], span=span)
 
-    def get_index(self, meta: Meta, children: list[Any]) -> ast.GetIndex:
-        return ast.GetIndex(children[0], children[1], span=_span(meta))
+    def get_index(self, span: Span, children: list[Any]) -> ast.GetIndex:
+        return ast.GetIndex(children[0], children[1], span=span)
 
-    def get_all(self, meta: Meta, children: list[Any]) -> ast.GetAll:
-        return ast.GetAll(children[0], span=_span(meta))
+    def get_all(self, span: Span, children: list[Any]) -> ast.GetAll:
+        return ast.GetAll(children[0], span=span)
 
-    def get_filtered(self, meta: Meta, children: list[Any]) -> ast.GetFiltered:
-        return ast.GetFiltered(children[0], children[1], span=_span(meta))
+    def get_filtered(self, span: Span, children: list[Any]) -> ast.GetFiltered:
+        return ast.GetFiltered(children[0], children[1], span=span)
 
-    def with_update(self, meta: Meta, children: list[Any]) -> ast.With:
-        return ast.With(children[0], tuple(children[1] or ()), span=_span(meta))
+    def with_update(self, span: Span, children: list[Any]) -> ast.With:
+        return ast.With(children[0], tuple(children[1] or ()), span=span)
 
-    def updates(self, meta: Meta, children: list[Any]) -> tuple[ast.Update, ...]:
+    def updates(self, span: Span, children: list[Any]) -> tuple[ast.Update, ...]:
         return tuple(children)
 
-    def update(self, meta: Meta, children: list[Any]) -> ast.Update:
-        return ast.Update(children[0], children[1], span=_span(meta))
+    def update(self, span: Span, children: list[Any]) -> ast.Update:
+        return ast.Update(children[0], children[1], span=span)
 
-    def update_path(self, meta: Meta, children: list[Any]) -> tuple[str, ...]:
+    def update_path(self, span: Span, children: list[Any]) -> tuple[str, ...]:
         return tuple(_text(c) for c in children)
 
-    def var(self, meta: Meta, children: list[Any]) -> ast.Var:
-        return ast.Var(str(children[0]), span=_span(meta))
+    def var(self, span: Span, children: list[Any]) -> ast.Var:
+        return ast.Var(str(children[0]), span=span)
 
-    def current(self, meta: Meta, children: list[Any]) -> ast.Current:
-        return ast.Current(span=_span(meta))
+    def current(self, span: Span, children: list[Any]) -> ast.Current:
+        return ast.Current(span=span)
 
-    def root(self, meta: Meta, children: list[Any]) -> ast.Root:
-        return ast.Root(span=_span(meta))
+    def root(self, span: Span, children: list[Any]) -> ast.Root:
+        return ast.Root(span=span)
 
-    def root_field(self, meta: Meta, children: list[Any]) -> ast.GetField:
-        return ast.GetField(ast.Root(span=_span(meta)), children[0], span=_span(meta))
+    def root_field(self, span: Span, children: list[Any]) -> ast.GetField:
+        return ast.GetField(ast.Root(span=span), children[0], span=span)
 
-    def root_index(self, meta: Meta, children: list[Any]) -> ast.GetIndex:
-        return ast.GetIndex(ast.Root(span=_span(meta)), children[0], span=_span(meta))
+    def root_index(self, span: Span, children: list[Any]) -> ast.GetIndex:
+        return ast.GetIndex(ast.Root(span=span), children[0], span=span)
 
-    def call(self, meta: Meta, children: list[Any]) -> ast.Call:
-        return ast.Call(children[0], tuple(children[1] or ()), span=_span(meta))
+    def call(self, span: Span, children: list[Any]) -> ast.Call:
+        return ast.Call(children[0], tuple(children[1] or ()), span=span)
 
-    def call_gen(self, meta: Meta, children: list[Any]) -> ast.Call:
+    def call_gen(self, span: Span, children: list[Any]) -> ast.Call:
         function, element, (targets, iterable, condition) = children
-        comp = ast.Comprehension(element, targets, iterable, condition, span=_span(meta))
-        return ast.Call(function, (comp,), span=_span(meta))
+        comp = ast.Comprehension(element, targets, iterable, condition, span=span)
+        return ast.Call(function, (comp,), span=span)
 
-    def args(self, meta: Meta, children: list[Any]) -> tuple[ast.Expr, ...]:
+    def args(self, span: Span, children: list[Any]) -> tuple[ast.Expr, ...]:
         return tuple(children)
 
     items = entries = args
 
-    def list_expr(self, meta: Meta, children: list[Any]) -> ast.ListExpr:
-        return ast.ListExpr(tuple(children[0] or ()), span=_span(meta))
+    def list_expr(self, span: Span, children: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr(tuple(children[0] or ()), span=span)
 
-    def spread(self, meta: Meta, children: list[Any]) -> ast.Spread:
-        return ast.Spread(children[0], span=_span(meta))
+    def spread(self, span: Span, children: list[Any]) -> ast.Spread:
+        return ast.Spread(children[0], span=span)
 
-    def list_comp(self, meta: Meta, children: list[Any]) -> ast.Comprehension:
+    def list_comp(self, span: Span, children: list[Any]) -> ast.Comprehension:
         element, (targets, iterable, condition) = children
-        return ast.Comprehension(element, targets, iterable, condition, span=_span(meta))
+        return ast.Comprehension(element, targets, iterable, condition, span=span)
 
-    def comp_for(self, meta: Meta, children: list[Any]) -> tuple[tuple[str, ...], ast.Expr, ast.Expr | None]:
+    def comp_for(self, span: Span, children: list[Any]) -> tuple[tuple[str, ...], ast.Expr, ast.Expr | None]:
         targets, _in, iterable, condition = children
         return targets, iterable, condition
 
-    def targets(self, meta: Meta, children: list[Any]) -> tuple[str, ...]:
+    def targets(self, span: Span, children: list[Any]) -> tuple[str, ...]:
         return tuple(str(c) for c in children if c is not None)
 
-    def map_expr(self, meta: Meta, children: list[Any]) -> ast.MapExpr:
-        return ast.MapExpr(tuple(children[0] or ()), span=_span(meta))
+    def map_expr(self, span: Span, children: list[Any]) -> ast.MapExpr:
+        return ast.MapExpr(tuple(children[0] or ()), span=span)
 
-    def pair(self, meta: Meta, children: list[Any]) -> ast.Pair:
-        return ast.Pair(children[0], children[1], span=_span(meta))
+    def pair(self, span: Span, children: list[Any]) -> ast.Pair:
+        return ast.Pair(children[0], children[1], span=span)
 
-    def computed_pair(self, meta: Meta, children: list[Any]) -> ast.Pair:
-        return ast.Pair(children[0], children[1], span=_span(meta))
+    def computed_pair(self, span: Span, children: list[Any]) -> ast.Pair:
+        return ast.Pair(children[0], children[1], span=span)
 
-    def int_lit(self, meta: Meta, children: list[Any]) -> ast.Literal:
-        return ast.Literal(int(children[0]), span=_span(meta))
+    def int_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(int(children[0]), span=span)
 
-    def number_lit(self, meta: Meta, children: list[Any]) -> ast.Literal:
-        return ast.Literal(float(children[0]), span=_span(meta))
+    def number_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(float(children[0]), span=span)
 
-    def quantity_lit(self, meta: Meta, children: list[Any]) -> ast.Quantity:
-        return ast.Quantity(str(children[0]), span=_span(meta))
+    def quantity_lit(self, span: Span, children: list[Any]) -> ast.Quantity:
+        return ast.Quantity(str(children[0]), span=span)
 
-    def string_lit(self, meta: Meta, children: list[Any]) -> ast.Literal:
-        return ast.Literal(unquote(str(children[0])), span=_span(meta))
+    def string_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(unquote(str(children[0])), span=span)
 
-    def true_lit(self, meta: Meta, children: list[Any]) -> ast.Literal:
-        return ast.Literal(True, span=_span(meta))
+    def true_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(True, span=span)
 
-    def false_lit(self, meta: Meta, children: list[Any]) -> ast.Literal:
-        return ast.Literal(False, span=_span(meta))
+    def false_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(False, span=span)
 
-    def null_lit(self, meta: Meta, children: list[Any]) -> ast.Literal:
-        return ast.Literal(None, span=_span(meta))
-
-
-def _cover(left: ast.Expr, right: ast.Expr, meta: Meta) -> Span:
-    span = left.span.cover(right.span)
-    return span if span.end > span.start else _span(meta)
+    def null_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(None, span=span)
 
 
-def is_tree(value: object) -> bool:
-    return isinstance(value, Tree)
+def _cover(left: ast.Expr, right: ast.Expr, span: Span) -> Span:
+    covered = left.span.cover(right.span)
+    return covered if covered.end > covered.start else span
+
+
+BUILDER = AstBuilder()
+
+
+class ToAst(Transformer[Token, Any]):
+    """Transforms a Lark tree (parsed with ``propagate_positions``) with the ``AstBuilder`` methods."""
+
+    def __default__(self, data: Any, children: list[Any], meta: Meta) -> Any:
+        build = getattr(BUILDER, str(data), None)
+        if build is None:
+            return Tree(data, children, meta)
+        try:
+            return build(_span(meta), children)
+        except GrammarError:
+            raise
+        except Exception as error:  # wrapped as Lark wraps its own rule methods' failures
+            tree = Tree(data, children, meta)
+            failure = VisitError(str(data), tree, error)  # type: ignore[no-untyped-call]
+            raise failure from error
+
+
+# ------------------------------------------------------------------------------------ tree-less parsing
+
+
+class _Located:
+    """A built value with what Lark's tree would know of it: ``start``/``end`` cover every token the rule
+    matched, widened by enclosing inlined rules (``?rule: "(" expr ")"``), -1 when it has none; ``depth``
+    is the height of the tree Lark would have built (inlined and ``_rule`` levels do not count)."""
+
+    __slots__ = ("depth", "end", "start", "value")
+
+    def __init__(self, value: Any, start: int, end: int, depth: int) -> None:
+        self.value = value
+        self.start = start
+        self.end = end
+        self.depth = depth
+
+
+Callback = Callable[[list[Any]], Any]
+_Plan = list[tuple[int, int, bool]]  # (index in the matched symbols, Nones before it, splice it)
+
+
+def located_value(result: Any) -> tuple[Any, int]:
+    """The value of what a tree-less parse returned (a located value, or a bare token) and its tree depth."""
+    return (result.value, result.depth) if type(result) is _Located else (result, 0)
+
+
+def treeless_callbacks(rules: Iterable[Rule]) -> dict[Rule, Callback]:
+    """Parser callbacks that build the AST while parsing (no Lark tree), with the same children and
+    spans as ``ToAst`` over a tree built with ``propagate_positions`` and ``maybe_placeholders``.
+
+    Lark's own inline transformers cannot see positions, so this mirrors its tree builder: anonymous
+    tokens are filtered out, ``None`` fills each absent ``[optional]``, ``_rule`` children are spliced
+    and a ``?rule`` left with one child is that child (its extent widened to the rule's tokens)."""
+    return {rule: _rule_callback(rule) for rule in rules}
+
+
+def _placeholders(rule: Rule) -> list[int]:
+    """How many ``None`` go before each symbol of the expansion, and at its end."""
+    empty = rule.options.empty_indices
+    if not empty:
+        return [0] * (len(rule.expansion) + 1)
+    return [len(ones) for ones in "".join(str(int(b)) for b in empty).split("0")]
+
+
+def _plan(rule: Rule) -> tuple[_Plan, int]:
+    nones = _placeholders(rule)
+    plan: _Plan = []
+    pending = 0
+    for index, symbol in enumerate(rule.expansion):
+        pending += nones[index]
+        if rule.options.keep_all_tokens or not (symbol.is_term and getattr(symbol, "filter_out", False)):
+            plan.append((index, pending, not symbol.is_term and symbol.name.startswith("_")))
+            pending = 0
+    return plan, pending + nones[len(rule.expansion)]
+
+
+def _passthrough(matched: list[Any]) -> Any:
+    return matched[0]
+
+
+def _rule_callback(rule: Rule) -> Callback:
+    plan, trailing = _plan(rule)
+    inline = bool(rule.options.expand1 and not rule.alias)
+    if inline and len(rule.expansion) == 1 and plan == [(0, 0, False)] and not trailing:
+        return _passthrough  # one symbol, kept: the child itself, extent unchanged
+    name = str(rule.alias or rule.origin.name)
+    splice = name.startswith("_")
+    build: Callable[[Span, list[Any]], Any] | None = None if splice else getattr(BUILDER, name, None)
+    simple = not trailing and all(before == 0 and not inner for _, before, inner in plan)
+    indices = [index for index, _, _ in plan]
+
+    def callback(matched: list[Any]) -> Any:
+        start = end = -1
+        depth = 0
+        for child in matched:
+            if type(child) is _Located:
+                if child.depth > depth:
+                    depth = child.depth
+                if child.start >= 0:
+                    end = child.end
+                    if start < 0:
+                        start = child.start
+            else:
+                end = child.end_pos
+                if start < 0:
+                    start = child.start_pos
+        if simple:
+            children = [c.value if type(c) is _Located else c for c in [matched[i] for i in indices]]
+        else:
+            children = _filtered(matched, plan, trailing)
+        if inline and len(children) == 1:
+            return _inlined(matched, plan, children[0], start, end)
+        if splice:
+            return _Located(children, start, end, depth)
+        span = Span(start, end) if start >= 0 else NO_SPAN
+        value = Tree(name, children) if build is None else build(span, children)
+        return _Located(value, start, end, depth + 1)
+
+    return callback
+
+
+def _filtered(matched: list[Any], plan: _Plan, trailing: int) -> list[Any]:
+    children: list[Any] = []
+    for index, before, splice in plan:
+        if before:
+            children.extend([None] * before)
+        child = matched[index]
+        if splice:
+            children.extend(child.value)
+        else:
+            children.append(child.value if type(child) is _Located else child)
+    if trailing:
+        children.extend([None] * trailing)
+    return children
+
+
+def _inlined(matched: list[Any], plan: _Plan, value: Any, start: int, end: int) -> Any:
+    """A ``?rule`` reduced to its one child: a token stays as it is, a built value takes the rule's extent."""
+    child = matched[plan[0][0]] if len(plan) == 1 and not plan[0][2] else None
+    if type(child) is _Located:
+        return child if start < 0 else _Located(value, start, end, child.depth)
+    if child is not None or value is None or isinstance(value, Token):
+        return child if child is not None else value
+    return _Located(value, start, end, 1)
