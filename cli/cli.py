@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from kpl import __version__
 from kpl.cli_support import (
     EXIT_FINDINGS,

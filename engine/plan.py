@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.engine.bindings import (
