@@ -56,20 +56,37 @@ def cli(ctx: click.Context, logging_format: str, verbose: int, quiet: bool, limi
     ctx.with_resource(using_limits(chosen))
 
 
+def _parse_cache(folder: Path | None) -> Any:
+    """The parse cache under ``folder`` or the user's cache folder (None when there is no home)."""
+    import os
+
+    from kpl.engine.parse_cache import ParseCache, default_cache_folder
+
+    if folder is None:
+        try:
+            folder = default_cache_folder(os.environ, Path.home())
+        except (RuntimeError, KeyError):
+            return None
+    return ParseCache(folder)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--snapshot", type=click.Path(path_type=Path), help="Also check facts about this fleet snapshot.")
 @click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("-o", "--output", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True)
 @click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write results here.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep parsed files here [default: $XDG_CACHE_HOME/kpl or ~/.cache/kpl].")
+@click.option("--no-cache", is_flag=True, help="Parse every file again; read and write no cache.")
 def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fmt: str,
-          output_file: Path | None) -> None:
+          output_file: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
     """Parse and statically check .kpl files and folders."""
     from kpl.dsl.diagnostics import Severity, sort_diagnostics
     from kpl.engine.check import check_project
     from kpl.engine.project import load_project
 
-    project = load_project(paths)
+    project = load_project(paths, cache=None if no_cache else _parse_cache(cache_dir))
     ctx = check_project(project)
     diagnostics = [*project.diagnostics, *ctx.diagnostics]
     if snapshot is not None:

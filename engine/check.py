@@ -54,26 +54,47 @@ class CheckContext:
 
 
 def _walk(expr: ast.Expr | None) -> Iterator[ast.Expr]:
-    if expr is None:
-        return
-    yield expr
-    for child in _children(expr):
-        yield from _walk(child)
+    """Every expression below ``expr`` (itself first), depth first, in source order."""
+    stack = [] if expr is None else [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        children = _children(node)
+        if children:
+            children.reverse()
+            stack.extend(children)
+
+
+_ITEM_WRAPPERS = frozenset({ast.Spread, ast.Pair, ast.Update})
+_NODE_TYPES = frozenset(
+    kind for kind in (getattr(ast, name) for name in ast.__all__)
+    if isinstance(kind, type) and "span" in getattr(kind, "__slots__", ())
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}  # per node type, its fields but the span (filled on use)
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(kind)
+    if names is None:
+        slots: tuple[str, ...] = getattr(kind, "__slots__", ())
+        names = _CHILD_FIELDS[kind] = tuple(name for name in slots if name != "span")
+    return names
 
 
 def _children(expr: ast.Expr) -> list[ast.Expr]:
+    """The sub-expressions of ``expr`` in field order (a pair gives its value, then a computed key)."""
     out: list[ast.Expr] = []
-    for name in expr.__slots__:
+    for name in _child_fields(type(expr)):
         value = getattr(expr, name)
         if isinstance(value, tuple):
             for item in value:
-                if isinstance(item, (ast.Spread, ast.Pair, ast.Update)):
+                if type(item) in _ITEM_WRAPPERS:
                     out.append(item.value)
-                    if isinstance(item, ast.Pair) and not isinstance(item.key, str):
+                    if type(item) is ast.Pair and not isinstance(item.key, str):
                         out.append(item.key)
                 elif not isinstance(item, str):
                     out.append(item)
-        elif name != "span" and hasattr(value, "span") and not isinstance(value, str):
+        elif type(value) in _NODE_TYPES:
             out.append(value)
     return out
 

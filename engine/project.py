@@ -9,9 +9,9 @@ from pathlib import Path
 
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
-from kpl.dsl.parser import parse_source
 from kpl.dsl.source import Source, Span
 from kpl.engine.limits import DEFAULT_LIMITS, current_limits
+from kpl.engine.parse_cache import ParseCache, parse_cached
 
 __all__ = ["Project", "find_kpl_files", "load_project", "read_source"]
 
@@ -80,7 +80,9 @@ def read_source(path: Path, display: str | None = None) -> tuple[Source | None, 
     return Source(name, text.removeprefix("\ufeff")), None
 
 
-def load_project(paths: Iterable[Path]) -> Project:
+def load_project(paths: Iterable[Path], *, cache: ParseCache | None = None) -> Project:
+    """Read and parse every ``.kpl`` file below ``paths``; with ``cache``, unchanged files are not parsed
+    again (the result is the same either way)."""
     project = Project()
     files, problems = find_kpl_files(paths)
     project.diagnostics.extend(problems)
@@ -92,7 +94,7 @@ def load_project(paths: Iterable[Path]) -> Project:
             project.io_failed = True
         if source is None:
             continue
-        result = parse_source(source)
+        result = parse_cached(source, cache)
         project.modules.append(result.module)
         project.diagnostics.extend(result.diagnostics)
     return project
