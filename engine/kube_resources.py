@@ -7,12 +7,12 @@ ephemeral-storage, pods and *scalar* resource names count; other names are dropp
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from kpl.engine.quantity import Format, Quantity
+from kpl.engine.scheduler.affinity import is_label_key
 
 __all__ = [
     "CPU",
@@ -36,21 +36,6 @@ _NATIVE_DOMAIN: Final = "kubernetes.io/"
 _REQUESTS_PREFIX: Final = "requests."
 _HUGEPAGES_PREFIX: Final = "hugepages-"
 _ATTACHABLE_VOLUMES_PREFIX: Final = "attachable-volumes-"
-_DNS_SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_QUALIFIED_NAME: Final = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-
-
-def _is_qualified_name(name: str) -> bool:
-    """Kubernetes' ``IsQualifiedName``: ``[dns-subdomain/]name`` with a name of at most 63 characters."""
-    parts = name.split("/")
-    if len(parts) > 2:
-        return False
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix):
-            return False
-    local = parts[-1]
-    return 0 < len(local) <= 63 and _QUALIFIED_NAME.fullmatch(local) is not None
 
 
 def _is_native_resource_name(name: str) -> bool:
@@ -61,7 +46,7 @@ def is_extended_resource_name(name: str) -> bool:
     """A name outside the ``kubernetes.io/`` domain that is a qualified name once prefixed ``requests.``."""
     if _is_native_resource_name(name) or name.startswith(_REQUESTS_PREFIX):
         return False
-    return _is_qualified_name(_REQUESTS_PREFIX + name)
+    return is_label_key(_REQUESTS_PREFIX + name)  # Kubernetes IsQualifiedName
 
 
 def is_hugepage_resource_name(name: str) -> bool:
