@@ -18,7 +18,7 @@ import yaml
 from kpl.dsl.diagnostics import Diagnostic, render_diagnostic
 
 __all__ = [
-    "EXIT_CHANGES", "EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "atomic_write",
+    "EXIT_CHANGES", "EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "atomic_write", "write_file",
     "configure_logging", "emit", "format_paths", "render_conformance", "render_diagnostics", "run_interpret",
 ]
 
@@ -88,6 +88,19 @@ def atomic_write(path: Path, text: str, expected_original: bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write a result file through a temporary file and a rename: readers never see half a report."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

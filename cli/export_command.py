@@ -10,20 +10,10 @@ from pathlib import Path
 
 import click
 
-from kpl.cli_support import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, emit, render_diagnostics
+from kpl.cli_support import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, render_diagnostics
+from kpl.formats import write_output
 
 __all__ = ["export", "import_"]
-
-
-def _write(text: str, output_file: Path | None) -> None:
-    if output_file is None:
-        emit(text.rstrip("\n"))
-        return
-    try:
-        output_file.write_text(text, encoding="utf-8")
-    except OSError as error:
-        click.echo(f"kpl: error: cannot write `{output_file}`: {error.strerror or error}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
 
 
 @click.command()
@@ -57,7 +47,7 @@ def export(paths: tuple[Path, ...], fmt: str, output_file: Path | None, builtin:
         if problems:
             click.echo("\n".join(f"kpl: invalid object: {p}" for p in problems), err=True)
             raise SystemExit(EXIT_FINDINGS)
-    _write(render_objects(result.objects, fmt), output_file)
+    write_output(render_objects(result.objects, fmt), output_file)
     raise SystemExit(EXIT_OK)
 
 
@@ -77,5 +67,5 @@ def import_(files: tuple[Path, ...], output_file: Path | None) -> None:
         raise SystemExit(EXIT_USAGE)
     if not result.ok:
         raise SystemExit(EXIT_FINDINGS)
-    _write(result.text, output_file)
+    write_output(result.text, output_file)
     raise SystemExit(EXIT_OK)

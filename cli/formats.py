@@ -22,7 +22,7 @@ from urllib.parse import quote
 import click
 
 from kpl import __version__
-from kpl.cli_support import EXIT_USAGE, emit
+from kpl.cli_support import EXIT_USAGE, emit, write_file
 from kpl.dsl.diagnostics import Diagnostic, Severity, diagnostic_to_json
 
 __all__ = [
@@ -464,7 +464,7 @@ def write_output(text: str, output_file: Path | None) -> None:
         emit(text.rstrip("\n"))
         return
     try:
-        output_file.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_file(output_file, text if text.endswith("\n") else text + "\n")
     except OSError as error:
         click.echo(f"kpl: error: cannot write `{output_file}`: {error.strerror or error}", err=True)
         raise SystemExit(EXIT_USAGE) from None

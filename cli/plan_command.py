@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from kpl.cli_support import EXIT_CHANGES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, emit, render_diagnostics
+from kpl.formats import write_output
 
 if TYPE_CHECKING:
     from kpl.engine.plan import PlanInputs
@@ -104,17 +105,6 @@ def _watch(compiled: object, report: object, paths: list[Path], load: Callable[[
         click.echo("stopped", err=True)
 
 
-def _write(text: str, output_file: Path | None) -> None:
-    if output_file is None:
-        emit(text.rstrip("\n"))
-        return
-    try:
-        output_file.write_text(text, encoding="utf-8")
-    except OSError as error:
-        click.echo(f"kpl: error: cannot write `{output_file}`: {error.strerror or error}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
-
-
 @click.command()
 @click.argument("policies", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--snapshot", "snapshots", multiple=True, required=True, type=click.Path(path_type=Path),
@@ -165,7 +155,7 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
     inputs = replace(_with_failures(loaded.inputs, fail), simulate=simulate)
     compiled = Plan.compile(inputs)
     report = _with_diff(compiled.evaluate(), baseline, baseline_snapshots, (policies, snapshots), gates)
-    _write(_render(report, fmt, output_file is not None, (policies, snapshots)), output_file)
+    write_output(_render(report, fmt, output_file is not None, (policies, snapshots)), output_file)
     if watch:
         def reload() -> object:
             return load_plan_inputs(policies, snapshots, gates)
