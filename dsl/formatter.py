@@ -97,6 +97,8 @@ def _target(expr: ast.Expr, indent: str) -> str:
     """The target of ``.field`` or ``[...]``; a number is parenthesized (``0.a`` would read as one token)."""
     numeric = isinstance(expr, ast.Quantity) or (
         isinstance(expr, ast.Literal) and isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool))
+    if isinstance(expr, ast.Root):
+        return "(.)"  # `.[` always begins an index of the object, so `(.)[*]` keeps its parentheses
     return f"({format_expr(expr, indent)})" if numeric else _wrap(expr, 9, indent)
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "detector_ignores",
     "interpret_workload",
     "native_replicas",
+    "stored_binding",
 ]
 
 BINDING_API_VERSION = "work.karmada.io/v1alpha2"
@@ -281,6 +282,22 @@ def _claim(binding: dict[str, Any], policy: Mapping[str, Any]) -> None:
         annotations[name_key] = meta.get("name") or ""
 
 
+_NON_API_STATUS_FIELDS = ("schedulerObservedAffinityName",)
+"""Status keys that are Go field names, not JSON names: the API server prunes them and Karmada's JSON
+decoding never sees them (the observed term is ``schedulerObservingAffinityName``)."""
+
+
+def stored_binding(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of binding ``obj`` as Karmada reads it back from the API: status keys that are not
+    JSON field names are dropped, so they cannot steer the scheduler."""
+    binding = copy.deepcopy(dict(obj))
+    status = binding.get("status")
+    if isinstance(status, dict):
+        for key in _NON_API_STATUS_FIELDS:
+            status.pop(key, None)
+    return binding
+
+
 def build_binding(
     obj: Mapping[str, Any],
     policy: Mapping[str, Any],
@@ -292,7 +309,7 @@ def build_binding(
     ``previous`` is the binding of the same name when one exists: its scheduling result and status are
     kept, while the resource, interpretation and policy fields are replaced.
     """
-    binding = copy.deepcopy(dict(previous)) if previous is not None else _fresh_binding(obj)
+    binding = stored_binding(previous) if previous is not None else _fresh_binding(obj)
     binding.setdefault("metadata", {})
     spec = binding.setdefault("spec", {})
     policy_spec = policy.get("spec") or {}

@@ -37,6 +37,7 @@ from kpl.engine.bindings import (
     choose_policy,
     detector_ignores,
     interpret_workload,
+    stored_binding,
 )
 from kpl.engine.check import check_project
 from kpl.engine.features import FeatureGates
@@ -412,7 +413,7 @@ def compute_binding(plan: Plan, node: str) -> BuiltBinding:
     obj = plan.source(node)
     if not plan.inputs.from_policies:
         resource = ResourceRef.from_api((obj.get("spec") or {}).get("resource") or {})
-        return BuiltBinding(copy.deepcopy(dict(obj)), resource)
+        return BuiltBinding(stored_binding(obj), resource)
     parents = sorted(plan.graph.predecessors(node))
     interpretation = plan.results[next(p for p in parents if p.startswith("workload:"))]
     choice: PolicyChoice = plan.results[next(p for p in parents if p.startswith("match:"))]

@@ -356,3 +356,11 @@ def test_child_spans_lie_inside_their_parents(path: Path) -> None:
             assert child.span.end > child.span.start, (type(child).__name__, child)
             assert parent.span.start <= child.span.start and child.span.end <= parent.span.end, (
                 type(parent).__name__, type(child).__name__, text_of(text, parent.span), text_of(text, child.span))
+
+
+def test_a_lone_dot_does_not_swallow_the_next_keyword() -> None:
+    """`where .` ends a line: the next line's `select` starts a new item, it is not the field `.select`."""
+    result = parse("policy p {\n  select v1 Pod where .\n  select v1 Pod\n}\n")
+    assert result.diagnostics == []
+    (policy,) = result.module.declarations
+    assert isinstance(policy, A.Policy) and len(policy.items) == 2
