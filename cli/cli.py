@@ -8,6 +8,7 @@ Results go to stdout, logs to stderr.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -24,16 +25,39 @@ from kpl.cli_support import (
     configure_logging,
     render_diagnostics,
 )
-from kpl.export_command import export, import_
 from kpl.formats import OUTPUT_FORMATS, write_output
-from kpl.graph_command import graph
-from kpl.plan_command import plan
-from kpl.test_command import test
 
-__all__ = ["main"]
+__all__ = ["LazyGroup", "main"]
+
+# Commands in their own modules, imported only when run (or listed by --help): ``kpl check`` then never
+# pays for the plan graph, reports, YAML or XML.
+LAZY_COMMANDS = {
+    "plan": "kpl.plan_command:plan",
+    "export": "kpl.export_command:export",
+    "import": "kpl.export_command:import_",
+    "test": "kpl.test_command:test",
+    "graph": "kpl.graph_command:graph",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A command group whose commands named in ``LAZY_COMMANDS`` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in LAZY_COMMANDS:
+            return found
+        module_name, attribute = LAZY_COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{LAZY_COMMANDS[cmd_name]} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="kpl")
 @click.option("--logging-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Log line format on stderr (json: one object per line with ts, logger, level, msg).")
@@ -183,13 +207,6 @@ def interpret(rules: tuple[Path, ...], operation: str, desired_file: Path | None
     from kpl.cli_support import run_interpret
 
     raise SystemExit(run_interpret(rules, operation, desired_file, observed_file, status_file, desired_replica, expect))
-
-
-cli.add_command(plan)
-cli.add_command(export)
-cli.add_command(import_)
-cli.add_command(test)
-cli.add_command(graph)
 
 
 def main(argv: list[str] | None = None) -> int:

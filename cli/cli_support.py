@@ -7,19 +7,18 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-import structlog
-import yaml
 
 from kpl.dsl.diagnostics import Diagnostic, render_diagnostic
 
 __all__ = [
     "EXIT_CHANGES", "EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "atomic_write", "write_file",
-    "configure_logging", "emit", "format_paths", "render_conformance", "render_diagnostics", "run_interpret",
+    "configure_logging", "emit", "format_paths", "logger", "render_conformance", "render_diagnostics",
+    "run_interpret",
 ]
 
 EXIT_OK = 0
@@ -28,12 +27,37 @@ EXIT_USAGE = 2
 EXIT_CHANGES = 3
 EXIT_INTERNAL = 4
 
-log = structlog.get_logger("kpl")
+# Where the running command keeps its log settings until the first log line (click's ``Context.meta``).
+_LOG_SETTINGS = "kpl.log_settings"
 
 
 def configure_logging(fmt: str, verbose: int, quiet: bool) -> None:
-    """structlog on stderr: text for people, JSON lines (ts in epoch ms, logger, level, msg) for tools."""
+    """Log on stderr: text for people, JSON lines (ts in epoch ms, logger, level, msg) for tools.
+
+    Inside a command, structlog (and rich, which it imports) is only set up when something is logged:
+    the settings wait in the command's context until :func:`logger` is first called.
+    """
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        _configure_structlog(fmt, level)
+    else:
+        ctx.meta[_LOG_SETTINGS] = (fmt, level)
+
+
+def logger() -> Any:
+    """The ``kpl`` structlog logger, set up first with the running command's settings."""
+    import structlog
+
+    ctx = click.get_current_context(silent=True)
+    settings = None if ctx is None else ctx.meta.pop(_LOG_SETTINGS, None)
+    if settings is not None:
+        _configure_structlog(*settings)
+    return structlog.get_logger("kpl")
+
+
+def _configure_structlog(fmt: str, level: int) -> None:
+    import structlog
 
     def rename(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
         message = event.pop("event", "")
@@ -94,12 +118,18 @@ def atomic_write(path: Path, text: str, expected_original: bytes) -> None:
         raise
 
 
-def write_file(path: Path, text: str) -> None:
-    """Write a result file through a temporary file and a rename: readers never see half a report."""
+def write_file(path: Path, text: str | Iterable[str]) -> None:
+    """Write a result file through a temporary file and a rename: readers never see half a report.
+
+    ``text`` may come in pieces (an iterable of strings), written as they come without joining them.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+            if isinstance(text, str):
+                stream.write(text)
+            else:
+                stream.writelines(text)
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
@@ -147,7 +177,7 @@ def format_paths(paths: Sequence[Path], *, check_only: bool, show_diff: bool) ->
             continue
         try:
             atomic_write(path, formatted, original)
-            log.info("formatted", file=str(path))
+            logger().info("formatted", file=str(path))
         except OSError as error:
             click.echo(f"kpl: error: cannot write `{path}`: {error}", err=True)
             status = EXIT_USAGE
@@ -212,6 +242,8 @@ def _load_yaml(path: Path | None) -> Any:
 def run_interpret(rules: Sequence[Path], operation: str, desired_file: Path | None, observed_file: Path | None,
                   status_file: Path | None, desired_replica: int | None, expect: Path | None) -> int:
     import json
+
+    import yaml
 
     from kpl.dsl import ast
     from kpl.engine.conformance.runner import compare_output

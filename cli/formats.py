@@ -11,12 +11,11 @@ import dataclasses
 import json
 import os
 import re
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import click
@@ -24,6 +23,9 @@ import click
 from kpl import __version__
 from kpl.cli_support import EXIT_USAGE, emit, write_file
 from kpl.dsl.diagnostics import Diagnostic, Severity, diagnostic_to_json
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 __all__ = [
     "CASE_FORMATS",
@@ -166,12 +168,16 @@ def _xml_text(text: str) -> str:
 
 
 def _xml(root: ET.Element) -> str:
+    import xml.etree.ElementTree as ET  # only for JUnit output
+
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
 
 
 def _element(parent: ET.Element, tag: str, text: str | None = None, **attributes: object) -> ET.Element:
+    import xml.etree.ElementTree as ET  # only for JUnit output
+
     node = ET.SubElement(parent, tag, {k: _xml_text(str(v)) for k, v in attributes.items() if v is not None})
     if text:
         node.text = _xml_text(text)
@@ -239,6 +245,8 @@ def diagnostics_sarif(diagnostics: Sequence[Diagnostic]) -> str:
 def diagnostics_junit(diagnostics: Sequence[Diagnostic], files: Sequence[str], *,
                       fail_on_warn: bool = False) -> str:
     """JUnit XML: a test case per checked file, failing on its errors (and warnings with ``fail_on_warn``)."""
+    import xml.etree.ElementTree as ET  # only for JUnit output
+
     by_file: dict[str, list[Diagnostic]] = {name: [] for name in files}
     for diagnostic in diagnostics:
         by_file.setdefault(diagnostic.location()[0], []).append(diagnostic)
@@ -382,6 +390,8 @@ def cases_sarif(records: Sequence[CaseRecord], tool: str) -> str:
 
 def cases_junit(records: Sequence[CaseRecord], name: str) -> str:
     """JUnit XML: a test suite per file, a test case per case (excluded cases are skipped)."""
+    import xml.etree.ElementTree as ET  # only for JUnit output
+
     by_file: dict[str, list[CaseRecord]] = {}
     for record in records:
         by_file.setdefault(record.file, []).append(record)
