@@ -3,6 +3,7 @@
 Exit codes: 0 every binding scheduled (or kept); 1 some binding failed or the policies have errors;
 2 unreadable files, invalid YAML or a bad ``--feature-gates`` value; 3 with ``--detailed-exitcode`` when
 the plan changes something (against ``--baseline``/``--baseline-snapshot``, or the bindings' current result).
+With ``--fail-each`` the codes are the base plan's, and 4 when a failure scenario could not be computed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kpl.cli_support import EXIT_CHANGES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, emit, render_diagnostics
+from kpl.cli_support import (
+    EXIT_CHANGES,
+    EXIT_FINDINGS,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    emit,
+    render_diagnostics,
+)
 from kpl.formats import write_output
 
 if TYPE_CHECKING:
@@ -105,6 +114,43 @@ def _watch(compiled: object, report: object, paths: list[Path], load: Callable[[
         click.echo("stopped", err=True)
 
 
+_SWEEP_FORMATS = ("text", "json", "markdown")
+_EXIT_INTERRUPTED = 130
+
+
+def _check_sweep_options(fail_each: bool, jobs: int | None, fmt: str, others: dict[str, object]) -> None:
+    if not fail_each:
+        if jobs is not None:
+            raise click.UsageError("--jobs goes with --fail-each")
+        return
+    if fmt not in _SWEEP_FORMATS:
+        raise click.UsageError(f"--fail-each writes {', '.join(_SWEEP_FORMATS)}, not {fmt}")
+    given = [name for name, value in others.items() if value]
+    if given:
+        raise click.UsageError(f"--fail-each does not combine with {', '.join(given)}")
+
+
+def _fail_each(compiled: object, fmt: str, output_file: Path | None, jobs: int | None) -> tuple[object, bool]:
+    """Sweep every cluster's failure; the base report, and whether a scenario could not be computed."""
+    from kpl.engine.plan import Plan
+    from kpl.engine.plan_sweep import prepare_sweep
+    from kpl.engine.plan_sweep_report import render_sweep
+    from kpl.engine.plan_sweep_run import run_sweep
+
+    assert isinstance(compiled, Plan)
+    prepared = prepare_sweep(compiled)
+    try:
+        sweep = run_sweep(prepared, jobs)
+    except KeyboardInterrupt:
+        click.echo("interrupted: the failure sweep's workers are stopped", err=True)
+        raise SystemExit(_EXIT_INTERRUPTED) from None
+    write_output(render_sweep(sweep, fmt), output_file)
+    broken = [found for found in sweep.scenarios if found.error is not None]
+    for found in broken:
+        click.echo(f"kpl: error: the failure of {found.cluster}: {found.error} (please report this)", err=True)
+    return prepared.report, bool(broken)
+
+
 @click.command()
 @click.argument("policies", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--snapshot", "snapshots", multiple=True, required=True, type=click.Path(path_type=Path),
@@ -130,10 +176,15 @@ def _watch(compiled: object, report: object, paths: list[Path], load: Callable[[
               help="The snapshot to compare with (repeatable); alone or with --baseline.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 3 when the plan changes something (and nothing fails), 0 when nothing changes.")
+@click.option("--fail-each", "fail_each", is_flag=True,
+              help="Fail each cluster in turn (one --fail scenario per cluster, in parallel) and summarise the "
+                   "worst outcomes: replicas lost and moved, bindings displaced, quota denials, state labels.")
+@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes for --fail-each (default: the CPUs available).")
 def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates: str | None, fmt: str,
          output_file: Path | None, fail: tuple[str, ...], watch: bool, interval: float, simulate: bool,
          max_cycles: int | None, baseline: tuple[Path, ...], baseline_snapshots: tuple[Path, ...],
-         detailed_exitcode: bool) -> None:
+         detailed_exitcode: bool, fail_each: bool, jobs: int | None) -> None:
     """Show where Karmada would place every workload, and why.
 
     POLICIES are .kpl files, PropagationPolicy YAML, or folders of them; they are matched against the
@@ -144,6 +195,8 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
     from kpl.engine.features import FeatureGates
     from kpl.engine.plan import Plan, load_plan_inputs
 
+    _check_sweep_options(fail_each, jobs, fmt, {"--fail": fail, "--watch": watch, "--simulate": simulate,
+                                                 "--baseline": baseline, "--baseline-snapshot": baseline_snapshots})
     gates = _gates(feature_gates)
     assert isinstance(gates, FeatureGates)
     loaded = load_plan_inputs(policies, snapshots, gates)
@@ -154,6 +207,9 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
         raise SystemExit(EXIT_USAGE)
     inputs = replace(_with_failures(loaded.inputs, fail), simulate=simulate)
     compiled = Plan.compile(inputs)
+    if fail_each:
+        base, broken = _fail_each(compiled, fmt, output_file, jobs)
+        raise SystemExit(EXIT_INTERNAL if broken else _exit_code(base, loaded.policy_errors, detailed_exitcode))
     report = _with_diff(compiled.evaluate(), baseline, baseline_snapshots, (policies, snapshots), gates)
     write_output(_render(report, fmt, output_file is not None, (policies, snapshots)), output_file)
     if watch:
