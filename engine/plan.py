@@ -44,6 +44,7 @@ from kpl.engine.features import FeatureGates
 from kpl.engine.library import Library, builtin_library, library_with
 from kpl.engine.matching import POLICY, PolicyView, ResourceView
 from kpl.engine.plan_failover import compute_failover, failover_notes
+from kpl.engine.plan_incremental import ClusterChange, DependencyIndex, affected_schedules, refreshed_fleet
 from kpl.engine.plan_quota import adjust_for_quota, compute_quota, quota_node
 from kpl.engine.plan_simulate import compute_simulation
 from kpl.engine.policy import apply_admission_defaults, compile_quota
@@ -156,6 +157,9 @@ class Plan:
         self._dirty: set[str] = set()
         self._kinds: dict[str, list[str]] = {}
         self._kinds_size = -1
+        self._reads = DependencyIndex()
+        self._entries: dict[str, tuple[BuiltBinding, ScheduleOutcome, _Entry]] = {}
+        self._placements: dict[str, tuple[ClusterCapacity, list[_Placed], ClusterReport]] = {}
 
     # ------------------------------------------------------------------ compile
     @classmethod
@@ -192,25 +196,53 @@ class Plan:
             self._dirty.update(nx.descendants(self.graph, node))
 
     def evaluate(self) -> PlacementReport:
-        """Compute every dirty node once, in a deterministic topological order; return the report."""
-        for node in nx.lexicographical_topological_sort(self.graph):
-            if node in self._dirty:
-                self.results[node] = _COMPUTE[self.graph.nodes[node]["kind"]](self, node)
+        """Compute every dirty node once, in a deterministic topological order; return the report.
+
+        The dirty nodes are closed under "depends on", so ordering them alone keeps every node after the
+        nodes it reads."""
+        graph = self.graph if len(self._dirty) == len(self.graph) else self.graph.subgraph(self._dirty).copy()
+        for node in nx.lexicographical_topological_sort(graph):
+            self.results[node] = _COMPUTE[self.graph.nodes[node]["kind"]](self, node)
         self._dirty.clear()
         report = self.results[REPORT]
         assert isinstance(report, PlacementReport)
         return report
 
     def update_cluster(self, cluster: Mapping[str, Any]) -> None:
-        """Replace (or add) one Cluster object and invalidate what depends on it."""
+        """Replace (or add) one Cluster object and invalidate what depends on it.
+
+        A cluster the plan already has is swapped into the evaluated fleet at once, and only the schedules
+        whose result it can move (:mod:`kpl.engine.plan_incremental`) are invalidated, with the nodes that
+        read the cluster directly (report, failover, simulation); otherwise the fleet and every schedule are.
+        """
         node = f"cluster:{_meta(cluster).get('name') or ''}"
         if node not in self.graph:
             self.add(node, "cluster", cluster)
             readers = [FLEET, *self.nodes_of("schedule"), *self.nodes_of("failover"), REPORT]
             self.graph.add_edges_from((node, s) for s in readers)
+        elif self.graph.nodes[node]["source"] == cluster:
+            return
         self.graph.nodes[node]["source"] = cluster
         self.inputs = replace(self.inputs, clusters=_replaced(self.inputs.clusters, cluster, _cluster_key))
-        self.invalidate([node])
+        if not self._swap_cluster(node):
+            self.invalidate([node])
+
+    def _swap_cluster(self, node: str) -> bool:
+        """Put a changed cluster into the evaluated fleet and invalidate the schedules it can move; False
+        when the fleet or the cluster is not evaluated (then everything downstream must be)."""
+        fleet, old = self.results.get(FLEET), self.results.get(node)
+        if FLEET in self._dirty or node in self._dirty or not isinstance(fleet, Fleet) or old is None:
+            return False
+        new = compute_cluster(self, node)
+        change = ClusterChange(new.view.name, old.view, new.view, old.capacity, new.capacity)
+        clean = [(s, built.binding) for s in self.graph.successors(FLEET) if s not in self._dirty
+                 and (built := self.results.get("binding:" + s.removeprefix("schedule:"))) is not None
+                 and built.binding is not None]
+        moved = affected_schedules(self._reads, clean, change, self.inputs.gates)
+        self.results[node] = new
+        self.results[FLEET] = refreshed_fleet(fleet, new.view, new.capacity, self._reads, self.inputs.gates)
+        self.invalidate([*moved, *(s for s in self.graph.successors(node) if s != FLEET)])
+        return True
 
     def update_workload(self, obj: Mapping[str, Any]) -> None:
         """Replace one resource template and invalidate its interpretation, match, binding and what follows;
@@ -243,6 +275,20 @@ class Plan:
         self.graph.nodes[node]["source"] = policy
         self.invalidate([node])
 
+    def update_binding(self, binding: Mapping[str, Any]) -> None:
+        """Replace one snapshot (Cluster)ResourceBinding scheduled as it is (without policies) and invalidate
+        its schedule and what follows; a binding the plan does not have yet recompiles the graph."""
+        _, namespace, name = binding_key(binding)
+        bindings = _replaced(self.inputs.bindings, binding, binding_key)
+        node = f"binding:{namespace}/{name}"
+        if self.inputs.from_policies or node not in self.graph:
+            self.recompile(replace(self.inputs, bindings=bindings))
+            return
+        self.inputs = replace(self.inputs, bindings=bindings)
+        if self.graph.nodes[node]["source"] != binding:
+            self.graph.nodes[node]["source"] = binding
+            self.invalidate([node])
+
     @property
     def pending(self) -> frozenset[str]:
         """The nodes the next :meth:`evaluate` computes."""
@@ -252,6 +298,7 @@ class Plan:
         """Replace the graph with a fresh one over ``inputs`` (every node is recomputed)."""
         fresh = Plan.compile(inputs)
         self.inputs, self.graph, self.results, self._dirty = inputs, fresh.graph, {}, fresh._dirty
+        self._entries, self._placements = {}, {}
 
 
 def _cluster_key(obj: Mapping[str, Any]) -> tuple[str, ...]:
@@ -492,17 +539,38 @@ def _identity(built: BuiltBinding) -> tuple[str, str, str]:
 
 
 _Entry = tuple[BindingReport, BuiltBinding, ScheduleOutcome]
+_Placed = tuple[str, Mapping[str, Any], TargetCluster]
 
 
 def _cluster_reports(plan: Plan, entries: list[_Entry]) -> list[ClusterReport]:
-    placed: dict[str, list[tuple[str, Mapping[str, Any], TargetCluster]]] = defaultdict(list)
+    """Each cluster's report; one whose capacity and placements are those of the previous evaluation keeps
+    its previous report."""
+    placed: dict[str, list[_Placed]] = defaultdict(list)
     for report, built, outcome in entries:
         spec = (built.binding or {}).get("spec") or {}
         label = f"{report.namespace}/{report.name}" if report.namespace else report.name
         for target in outcome.effective() if built.binding is not None else ():
             placed[target.name].append((label, spec, target))
     clusters: list[ClusterNode] = [plan.results[n] for n in plan.nodes_of("cluster")]
-    return [cluster_report(c.capacity, placed.get(c.view.name, ())) for c in clusters]
+    reports: list[ClusterReport] = []
+    for cluster in clusters:
+        name, found = cluster.view.name, placed.get(cluster.view.name, [])
+        cached = plan._placements.get(name)
+        if cached is None or cached[0] is not cluster.capacity or cached[1] != found:
+            cached = plan._placements[name] = (cluster.capacity, found, cluster_report(cluster.capacity, found))
+        reports.append(cached[2])
+    return reports
+
+
+def _entry(plan: Plan, schedule_node: str, built: BuiltBinding, outcome: ScheduleOutcome) -> _Entry:
+    """The binding's report entry, reused while its binding and (quota-adjusted) outcome are unchanged."""
+    adjusted = adjust_for_quota(plan, schedule_node, outcome)
+    cached = plan._entries.get(schedule_node)
+    if cached is not None and cached[0] is built and (cached[1] is adjusted or cached[1] == adjusted):
+        return cached[2]
+    entry = (_binding_report(built, adjusted, _identity(built)), built, adjusted)
+    plan._entries[schedule_node] = (built, adjusted, entry)
+    return entry
 
 
 def compute_report(plan: Plan, node: str) -> PlacementReport:
@@ -514,8 +582,7 @@ def compute_report(plan: Plan, node: str) -> PlacementReport:
         if outcome is None:
             unmatched.append(built.resource)
             continue
-        outcome = adjust_for_quota(plan, schedule_node, outcome)
-        entries.append((_binding_report(built, outcome, _identity(built)), built, outcome))
+        entries.append(_entry(plan, schedule_node, built, outcome))
     entries.sort(key=lambda e: (e[0].namespace, e[0].name, e[0].kind))
     return PlacementReport(
         mode=MODE_POLICIES if plan.inputs.from_policies else MODE_BINDINGS,
@@ -587,7 +654,7 @@ def _policy_objects(paths: list[Path], gates: FeatureGates) -> tuple[list[Mappin
     found, problems = load_snapshot(yaml_paths) if yaml_paths else (Snapshot(), [])
     diagnostics.extend(problems)
     policies.extend(found.policies)
-    rules = [(d, s.name) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
+    rules = [(d, s) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
     quotas: list[Mapping[str, Any]] = [compile_quota(d) for d, _ in project.declarations()
                                        if isinstance(d, ast.Quota)]
     quotas.extend(found.quotas)
