@@ -320,7 +320,6 @@ _SINGLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
     ast.PropagateDeps: ("propagateDeps", lambda i: True),
     ast.SchedulerName: ("schedulerName", lambda i: i.name),
     ast.ConflictResolution: ("conflictResolution", lambda i: i.mode.capitalize()),
-    ast.Suspension: ("suspension", lambda i: {i.what.lower(): True}),
 }
 
 
@@ -335,7 +334,9 @@ def compile_policy(node: ast.Policy, source: Source) -> CompiledPolicy:
     spec["resourceSelectors"] = selectors
     for item in node.items:
         entry = _SINGLE.get(type(item))
-        if entry is not None:
+        if isinstance(item, ast.Suspension):  # suspending dispatching and scheduling add up
+            spec.setdefault("suspension", {})[item.what.lower()] = True
+        elif entry is not None:
             spec[entry[0]] = entry[1](item)
     spec["placement"] = _placement(compiler, node)
     failover = [i for i in node.items if isinstance(i, ast.Failover)]
