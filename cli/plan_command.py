@@ -42,13 +42,14 @@ def _gates(text: str | None) -> object:
         raise click.BadParameter(str(error), param_hint="--feature-gates") from None
 
 
-def _render(report: object, fmt: str, to_file: bool, paths: tuple[tuple[Path, ...], tuple[Path, ...]]) -> str:
+def _write(report: object, fmt: str, output_file: Path | None,
+           paths: tuple[tuple[Path, ...], tuple[Path, ...]]) -> None:
     from kpl.engine.report import PlacementReport
-    from kpl.plan_output import render_plan
+    from kpl.plan_output import write_plan
 
     assert isinstance(report, PlacementReport)
-    color = not to_file and sys.stdout.isatty()
-    return render_plan(report, fmt, color=color, policy_paths=paths[0], snapshot_paths=paths[1])
+    color = output_file is None and sys.stdout.isatty()
+    write_plan(report, fmt, output_file, color=color, policy_paths=paths[0], snapshot_paths=paths[1])
 
 
 def _with_diff(report: object, baseline: tuple[Path, ...], baseline_snapshots: tuple[Path, ...],
@@ -211,7 +212,7 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
         base, broken = _fail_each(compiled, fmt, output_file, jobs)
         raise SystemExit(EXIT_INTERNAL if broken else _exit_code(base, loaded.policy_errors, detailed_exitcode))
     report = _with_diff(compiled.evaluate(), baseline, baseline_snapshots, (policies, snapshots), gates)
-    write_output(_render(report, fmt, output_file is not None, (policies, snapshots)), output_file)
+    _write(report, fmt, output_file, (policies, snapshots))
     if watch:
         def reload() -> object:
             return load_plan_inputs(policies, snapshots, gates)

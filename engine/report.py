@@ -1,7 +1,7 @@
 """The placement report of ``kpl plan``: per binding where it goes and why, per cluster what it receives.
 
 The report is plain data (frozen dataclasses) built by :mod:`kpl.engine.plan`; three renderers turn it
-into JSON (``formatVersion: 1``, sorted keys, byte-stable for the same input; described in
+into JSON (``formatVersion: 2``, sorted keys, byte-stable for the same input; described in
 ``docs/report.md``), text (rich tables) and GitHub-flavoured markdown for pull-request comments.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -32,10 +32,14 @@ __all__ = [
     "FORMAT_VERSION",
     "BindingReport",
     "ClusterReport",
+    "ExplanationIndex",
     "PlacementReport",
     "PolicyReport",
     "ResourceRef",
     "cluster_report",
+    "explanation_groups",
+    "explanation_json",
+    "index_explanations",
     "render_json",
     "render_markdown",
     "render_text",
@@ -43,7 +47,7 @@ __all__ = [
     "target_requests",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REQUEST_NAMES = ("cpu", "memory")
 FREE_NAMES = ("cpu", "memory", "pods")
 
@@ -129,7 +133,9 @@ class BindingReport:
     def failed(self) -> bool:
         return self.error is not None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, explanations: Any = None) -> dict[str, Any]:
+        """The binding's JSON; ``explanations`` is its reference into the report's explanation sets
+        (:func:`explanation_reference`), which only the whole report can give."""
         return {
             "kind": self.kind, "namespace": self.namespace, "name": self.name,
             "resource": self.resource.to_json(),
@@ -143,7 +149,7 @@ class BindingReport:
             "error": None if self.error is None else self.error.to_api(),
             "condition": None if self.condition is None else self.condition.to_api(),
             "affinityName": self.affinity_name,
-            "explanations": [_explanation_json(e) for e in self.explanations],
+            "explanations": explanations,
         }
 
 
@@ -153,13 +159,85 @@ def _interpretation_json(found: Interpretation | None) -> dict[str, Any] | None:
     return {"operation": found.operation, "origin": found.origin, "error": found.error}
 
 
-def _explanation_json(found: ClusterExplanation) -> dict[str, Any]:
+def explanation_json(found: ClusterExplanation) -> dict[str, Any]:
     return {
         "cluster": found.name, "filter": found.filter_plugin or None, "reason": found.reason or None,
         "deleting": found.skipped_deleting, "score": found.score,
         "allocatableReplicas": found.allocatable_replicas, "availableReplicas": found.available_replicas,
         "overflowOrder": found.overflow_order, "selected": found.selected, "replicas": found.replicas,
     }
+
+
+_Reference = tuple[int, tuple[ClusterExplanation, ...]]
+"""A binding's explanations as (explanation set, the entries that differ from it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExplanationIndex:
+    """The bindings' explanations written once: ``sets`` are the distinct lists with no cluster selected
+    (one entry per cluster, in cluster order) and ``references`` give, per binding in report order, its set
+    and its own entries (selected clusters, assigned replicas), or None when it has no explanations."""
+
+    sets: tuple[tuple[ClusterExplanation, ...], ...]
+    references: tuple[_Reference | None, ...]
+
+    def reference_json(self, position: int) -> dict[str, Any] | None:
+        found = self.references[position]
+        if found is None:
+            return None
+        return {"set": found[0], "changes": [explanation_json(e) for e in found[1]]}
+
+    def sets_json(self) -> list[dict[str, Any]]:
+        return [{"id": n, "explanations": [explanation_json(e) for e in found]} for n, found in enumerate(self.sets)]
+
+
+class _Indexer:
+    """Builds an :class:`ExplanationIndex`; equal explanations and equal lists are found by identity first
+    (the scheduler shares them), then by value."""
+
+    __slots__ = ("by_id", "by_value", "lists", "set_ids", "sets")
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, tuple[ClusterExplanation, ClusterExplanation, bool]] = {}
+        self.by_value: dict[ClusterExplanation, ClusterExplanation] = {}
+        self.lists: dict[int, _Reference | None] = {}
+        self.set_ids: dict[tuple[int, ...], int] = {}
+        self.sets: list[tuple[ClusterExplanation, ...]] = []
+
+    def _base(self, found: ClusterExplanation) -> tuple[ClusterExplanation, ClusterExplanation, bool]:
+        changed = found.selected or found.replicas is not None
+        base = replace(found, selected=False, replicas=None) if changed else found
+        entry = (found, self.by_value.setdefault(base, base), changed)
+        self.by_id[id(found)] = entry  # the explanation itself is kept so its id stays its own
+        return entry
+
+    def reference(self, explanations: tuple[ClusterExplanation, ...]) -> _Reference | None:
+        if not explanations:
+            return None
+        if id(explanations) in self.lists:
+            return self.lists[id(explanations)]
+        bases: list[ClusterExplanation] = []
+        changes: list[ClusterExplanation] = []
+        by_id = self.by_id
+        for found in explanations:
+            entry = by_id.get(id(found)) or self._base(found)
+            bases.append(entry[1])
+            if entry[2]:
+                changes.append(found)
+        key = tuple(map(id, bases))
+        number = self.set_ids.get(key)
+        if number is None:
+            number = self.set_ids[key] = len(self.sets)
+            self.sets.append(tuple(bases))
+        result = self.lists[id(explanations)] = (number, tuple(changes))
+        return result
+
+
+def index_explanations(bindings: Sequence[BindingReport]) -> ExplanationIndex:
+    """Each binding's explanations as a shared set plus its own differences (see :class:`ExplanationIndex`)."""
+    indexer = _Indexer()
+    references = tuple(indexer.reference(b.explanations) for b in bindings)
+    return ExplanationIndex(tuple(indexer.sets), references)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,12 +382,14 @@ def cluster_report(
 
 
 def report_to_json(report: PlacementReport) -> dict[str, Any]:
+    index = index_explanations(report.bindings)
     return {
         "formatVersion": FORMAT_VERSION,
         "mode": report.mode,
         "featureGates": dict(sorted(report.feature_gates.items())),
         "summary": report.summary(),
-        "bindings": [binding.to_json() for binding in report.bindings],
+        "bindings": [binding.to_json(index.reference_json(n)) for n, binding in enumerate(report.bindings)],
+        "explanationSets": index.sets_json(),
         "clusters": [cluster.to_json() for cluster in report.clusters],
         "unmatched": [resource.to_json() for resource in report.unmatched],
         "quotas": [quota.to_json() for quota in report.quotas],
@@ -375,6 +455,30 @@ def _explanation_row(found: ClusterExplanation) -> list[str]:
     return [found.name, _why(found), *(_cell(count) for count in counts)]
 
 
+def explanation_groups(explanations: Sequence[ClusterExplanation]) -> list[tuple[ClusterExplanation, int]]:
+    """How renderers show a binding's explanations: each selected cluster on its own, then the others grouped
+    by outcome (being deleted, a filter and its reason, not selected), as (first member, count), as Karmada
+    summarises filter failures. A group of one stands for its cluster. The JSON report keeps every detail."""
+    chosen: list[tuple[ClusterExplanation, int]] = []
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for found in explanations:
+        if found.selected:
+            chosen.append((found, 1))
+            continue
+        key = (found.skipped_deleting, found.filter_plugin, found.reason, found.score is None)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [found, 1]
+        else:
+            group[1] += 1
+    return chosen + [(first, count) for first, count in groups.values()]
+
+
+def _explanation_rows(explanations: Sequence[ClusterExplanation]) -> list[list[str]]:
+    return [_explanation_row(first) if count == 1 else [f"{count} clusters", _why(first), "-", "-", "-"]
+            for first, count in explanation_groups(explanations)]
+
+
 _EXPLANATION_COLUMNS = ("cluster", "outcome", "score", "available replicas", "replicas")
 _CLUSTER_COLUMNS = ("cluster", "replicas", "cpu requested", "cpu free", "memory requested", "memory free",
                     "pods free")
@@ -418,7 +522,7 @@ def render_text(report: PlacementReport, *, color: bool = False, width: int = 12
     for binding in report.bindings:
         console.print("\n".join(_binding_lines(binding)))
         if binding.explanations:
-            console.print(_table(_EXPLANATION_COLUMNS, map(_explanation_row, binding.explanations)))
+            console.print(_table(_EXPLANATION_COLUMNS, _explanation_rows(binding.explanations)))
         console.print()
     console.print(_table(_CLUSTER_COLUMNS, map(_cluster_row, report.clusters), "clusters"))
     for resource in report.unmatched:
@@ -448,7 +552,7 @@ def _md_binding(binding: BindingReport) -> list[str]:
     lost = _lost_lines(binding.policy, "- ")
     lines += [*lost, ""] if lost else []
     if binding.explanations:
-        lines += _md_table(_EXPLANATION_COLUMNS, map(_explanation_row, binding.explanations))
+        lines += _md_table(_EXPLANATION_COLUMNS, _explanation_rows(binding.explanations))
     return lines
 
 

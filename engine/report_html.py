@@ -18,7 +18,7 @@ from kpl.engine.plan_failover import FailoverOutcome
 from kpl.engine.plan_quota import QuotaOutcome
 from kpl.engine.plan_simulate import Simulation
 from kpl.engine.quantity import Format, Quantity
-from kpl.engine.report import BindingReport, ClusterReport, PlacementReport
+from kpl.engine.report import BindingReport, ClusterReport, PlacementReport, explanation_groups
 from kpl.engine.scheduler.pipeline import ClusterExplanation
 from kpl.engine.scheduler.types import TargetCluster
 
@@ -155,7 +155,8 @@ def _reasons(binding: BindingReport) -> str:
     if not binding.explanations:
         return ""
     rows = [[_e(f.name), _why(f), _e(_dash(f.score)), _e(_dash(f.available_replicas)), _e(_dash(f.replicas))]
-            for f in binding.explanations]
+            if count == 1 else [_e(f"{count} clusters"), _why(f), "-", "-", "-"]
+            for f, count in explanation_groups(binding.explanations)]
     lost = "".join(f"<li>{_e(kind)} <code>{_e(_label(ns, name))}</code> lost: {_e(why)}</li>"
                    for kind, ns, name, why in (binding.policy.lost if binding.policy else ()))
     table = _table(("cluster", "outcome", "score", "available replicas", "replicas"), rows)

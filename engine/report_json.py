@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kpl.engine.report import PlacementReport, _explanation_json, report_to_json
+from kpl.engine.report import ExplanationIndex, PlacementReport, explanation_json, index_explanations, report_to_json
 from kpl.engine.scheduler.pipeline import ClusterExplanation
 
 __all__ = ["Raw", "encode", "iter_report_json", "render_report_json", "write_report_json"]
@@ -85,56 +85,67 @@ def encode(value: Any, level: int = 0) -> str:
 
 
 class _ExplanationText:
-    """Explanation lists as text at their place in a binding, cached by the identity of what is shared."""
+    """Explanations as text at a nesting level, cached by identity (the index shares equal ones)."""
 
-    __slots__ = ("lists", "single")
-    _LEVEL = 4
+    __slots__ = ("single",)
 
     def __init__(self) -> None:
-        self.single: dict[int, str] = {}
-        self.lists: dict[int, str] = {}
+        self.single: dict[tuple[int, int], str] = {}
 
-    def one(self, explanation: ClusterExplanation) -> str:
-        found = self.single.get(id(explanation))
+    def one(self, explanation: ClusterExplanation, level: int) -> str:
+        key = (id(explanation), level)
+        found = self.single.get(key)
         if found is None:
-            found = self.single[id(explanation)] = encode(_explanation_json(explanation), self._LEVEL)
+            found = self.single[key] = encode(explanation_json(explanation), level)
         return found
 
-    def of(self, explanations: Sequence[ClusterExplanation]) -> str:
-        found = self.lists.get(id(explanations))
-        if found is None:
-            if not explanations:
-                return "[]"
-            inner = "\n" + _INDENT * self._LEVEL
-            body = ("," + inner).join([self.one(e) for e in explanations])
-            closing = "\n" + _INDENT * (self._LEVEL - 1) + "]"
-            found = self.lists[id(explanations)] = "[" + inner + body + closing
-        return found
+    def of(self, explanations: Sequence[ClusterExplanation], level: int) -> str:
+        """The list as it sits ``level`` containers deep."""
+        if not explanations:
+            return "[]"
+        inner = "\n" + _INDENT * (level + 1)
+        body = ("," + inner).join([self.one(e, level + 1) for e in explanations])
+        return "[" + inner + body + "\n" + _INDENT * level + "]"
 
 
 def _items(report: PlacementReport) -> list[tuple[str, Any]]:
     top = report_to_json(replace(report, bindings=()))
     top["summary"] = report.summary()
+    top["explanationSets"] = []
     return sorted(top.items())
+
+
+def _bindings(report: PlacementReport, index: ExplanationIndex, cache: _ExplanationText) -> Iterator[str]:
+    for position, binding in enumerate(report.bindings):
+        found = index.references[position]
+        reference = None if found is None else Raw(encode({"changes": Raw(cache.of(found[1], 4)), "set": found[0]}, 3))
+        yield ("[" if position == 0 else ",") + "\n" + _INDENT * 2 + encode(binding.to_json(reference), 2)
+
+
+def _sets(index: ExplanationIndex, cache: _ExplanationText) -> Iterator[str]:
+    for number, found in enumerate(index.sets):
+        text = encode({"explanations": Raw(cache.of(found, 3)), "id": number}, 2)
+        yield ("[" if number == 0 else ",") + "\n" + _INDENT * 2 + text
 
 
 def iter_report_json(report: PlacementReport) -> Iterator[str]:
     """The JSON report (as :func:`kpl.engine.report.render_json` gives it) in pieces, in order."""
     cache = _ExplanationText()
+    index = index_explanations(report.bindings)
     inner = "\n" + _INDENT
     yield "{"
-    for index, (key, value) in enumerate(_items(report)):
-        yield ("" if index == 0 else ",") + inner + _STRING(key) + ": "
-        if key != "bindings":
+    for position, (key, value) in enumerate(_items(report)):
+        yield ("" if position == 0 else ",") + inner + _STRING(key) + ": "
+        pieces = _bindings(report, index, cache) if key == "bindings" else _sets(index, cache) \
+            if key == "explanationSets" else None
+        if pieces is None:
             yield encode(value, 1)
-        elif not report.bindings:
-            yield "[]"
-        else:
-            for position, binding in enumerate(report.bindings):
-                fields = replace(binding, explanations=()).to_json()
-                fields["explanations"] = Raw(cache.of(binding.explanations))
-                yield ("[" if position == 0 else ",") + "\n" + _INDENT * 2 + encode(fields, 2)
-            yield inner + "]"
+            continue
+        empty = True
+        for piece in pieces:
+            empty = False
+            yield piece
+        yield "[]" if empty else inner + "]"
     yield "\n}\n"
 
 

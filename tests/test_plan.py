@@ -390,7 +390,7 @@ def test_cli_plan_example(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     assert "storefront-deployment" in out and "fraud-detector-flinkdeployment" in out and "\x1b[" not in out
     target = tmp_path / "report.json"
     assert main(["plan", *args, "-o", "json", "--output-file", str(target)]) == 0
-    assert json.loads(target.read_text(encoding="utf-8"))["formatVersion"] == 1
+    assert json.loads(target.read_text(encoding="utf-8"))["formatVersion"] == 2
     assert main(["plan", *args, "-o", "markdown"]) == 0
     assert capsys.readouterr().out.startswith("## kpl plan")
 

@@ -15,6 +15,7 @@ from kpl.engine.report import (
     PolicyReport,
     ResourceRef,
     cluster_report,
+    explanation_json,
     render_json,
     render_markdown,
     render_text,
@@ -86,11 +87,40 @@ def _report(**changes: Any) -> PlacementReport:
 def test_json_is_versioned_sorted_and_stable() -> None:
     text = render_json(_report())
     data = json.loads(text)
-    assert data["formatVersion"] == FORMAT_VERSION == 1
+    assert data["formatVersion"] == FORMAT_VERSION == 2
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert text == render_json(_report())
     assert data["summary"] == {"bindings": 1, "failed": 0, "scheduled": 1, "unchanged": 0, "unmatched": 0}
-    assert data["bindings"][0]["explanations"][1]["filter"] == "ClusterAffinity"
+    reference = data["bindings"][0]["explanations"]
+    assert [e["cluster"] for e in reference["changes"]] == ["m1"] and reference["changes"][0]["replicas"] == 2
+    shared = data["explanationSets"][reference["set"]]["explanations"]
+    assert shared[1]["filter"] == "ClusterAffinity" and not shared[0]["selected"] and shared[0]["replicas"] is None
+
+
+def _explained(data: dict[str, Any], position: int) -> list[dict[str, Any]]:
+    """A binding's full explanation list rebuilt from its set and its changes, as a reader does."""
+    reference = data["bindings"][position]["explanations"]
+    if reference is None:
+        return []
+    changes = {e["cluster"]: e for e in reference["changes"]}
+    shared = data["explanationSets"][reference["set"]]["explanations"]
+    return [changes.get(e["cluster"], e) for e in shared]
+
+
+def test_explanation_sets_keep_every_explanation() -> None:
+    base = _report().bindings[0]
+    other = replace(base, name="other", explanations=(
+        replace(base.explanations[0], selected=False, replicas=None),
+        ClusterExplanation("m2", filter_plugin="ClusterAffinity", reason="did | not match")))
+    third = replace(base, name="third", explanations=(
+        base.explanations[0], ClusterExplanation("m2", score=0, allocatable_replicas=1, available_replicas=1)))
+    report = _report(bindings=(base, other, third, replace(base, name="x", explanations=())))
+    data = json.loads(render_json(report))
+    assert len(data["explanationSets"]) == 2
+    assert [data["bindings"][n]["explanations"]["set"] for n in range(3)] == [0, 0, 1]
+    assert data["bindings"][1]["explanations"]["changes"] == [] and data["bindings"][3]["explanations"] is None
+    for position, binding in enumerate(report.bindings):
+        assert _explained(data, position) == [explanation_json(e) for e in binding.explanations]
 
 
 def test_failed_binding_flips_ok() -> None:
@@ -117,3 +147,15 @@ def test_markdown_tables_escape_pipes() -> None:
     assert all(line.endswith("|") for line in rows)
     header = rows[0].count(" | ")
     assert rows[2].count(" | ") == header
+
+
+def test_text_groups_clusters_by_outcome() -> None:
+    base = _report().bindings[0]
+    rejected = tuple(ClusterExplanation(f"r{n}", filter_plugin="TaintToleration", reason="untolerated")
+                     for n in range(3))
+    wide = replace(base, explanations=(*base.explanations, *rejected))
+    text = render_text(_report(bindings=(wide,)))
+    assert "3 clusters" in text and "TaintToleration: untolerated" in text and "r1" not in text
+    assert "ClusterAffinity: did | not match" in text and "m2" in text  # a group of one keeps its cluster
+    markdown = render_markdown(_report(bindings=(wide,)))
+    assert "| 3 clusters | TaintToleration: untolerated |" in markdown
