@@ -102,6 +102,16 @@ def _metadata(doc: _Located) -> tuple[str, str | None]:
     return str(metadata.get("name", "")), metadata.get("namespace")
 
 
+def _empty_label_selector(doc: _Located, where: ast.Expr | None, path: Path_) -> None:
+    """An empty label selector matches every object but ranks above a selector without one when policies
+    compete; a kpl ``select`` without ``where`` ranks as the latter, so the import would change the winner."""
+    if where is None:
+        doc.report(path, "kpl has no form for an empty label selector (it matches everything, yet ranks as a "
+                   "label-selector match when policies compete)",
+                   help_text="drop `labelSelector` (the policy then ranks as a match-all selector) or give it "
+                   "a requirement")
+
+
 def _resource_selectors(doc: _Located, spec: Mapping[str, Any], namespace: str | None) -> list[ast.PolicyItem]:
     items: list[ast.PolicyItem] = []
     for index, selector in enumerate(spec.get("resourceSelectors") or ()):
@@ -114,6 +124,8 @@ def _resource_selectors(doc: _Located, spec: Mapping[str, Any], namespace: str |
                 where = label_where(_mapping(selector["labelSelector"]))
             except SelectorError as error:
                 doc.report((*path, "labelSelector", *error.path), error.message)
+            else:
+                _empty_label_selector(doc, where, (*path, "labelSelector"))
         selector_namespace = selector.get("namespace")
         if selector_namespace == namespace:
             selector_namespace = None

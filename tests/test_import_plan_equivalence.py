@@ -281,3 +281,29 @@ def test_suspending_dispatching_and_scheduling_exports_both(tmp_path: Path) -> N
     (exported,) = export_project(load_project([imported])).objects
     assert exported["spec"]["suspension"] == {"dispatching": True, "scheduling": True}
     assert _defaulted(exported) == _defaulted(yaml.safe_load(_SUSPENDED))
+
+
+def _deployment_policy(name: str, selector: Mapping[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", **selector}],
+                     "placement": {"replicaScheduling": {"replicaSchedulingType": "Duplicated"}}}}
+
+
+def test_an_empty_label_selector_is_reported_since_it_outranks_a_plain_select(tmp_path: Path) -> None:
+    plain, empty = _deployment_policy("a-plain", {}), _deployment_policy("b-empty", {"labelSelector": {}})
+    text = yaml.safe_dump_all([plain, empty], sort_keys=False)
+    codes = _import_codes(text)
+    assert [(code, severity) for code, _, severity in codes] == [("import.unsupported", Severity.ERROR)]
+    assert "labelSelector: {}" in text.splitlines()[codes[0][1] - 1]
+    fleet = generate(clusters=3, workloads=0, policies=0)
+    web = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "web"}]}}}}
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(text, encoding="utf-8")
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [*fleet.clusters, web]}),
+                        encoding="utf-8")
+    report = Plan.compile(load_plan_inputs([policies], [snapshot]).inputs).evaluate()
+    (binding,) = report.bindings
+    assert binding.policy is not None and binding.policy.name == "b-empty"
