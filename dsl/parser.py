@@ -11,20 +11,19 @@ the next top-level declaration so one run reports every broken declaration.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import re
 from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.exceptions import VisitError
 from lark.parsers.lalr_analysis import Reduce
-from lark.parsers.lalr_parser import _Parser as LalrTableParser
 
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, did_you_mean
+from kpl.dsl.lalr_loop import LalrLoop
 from kpl.dsl.source import Source, Span
 from kpl.dsl.transformer import ToAst, located_value, treeless_callbacks
 
@@ -216,16 +215,12 @@ def _parser() -> Lark:
 
 
 @functools.lru_cache(maxsize=1)
-def _fast_frontend() -> Any:
-    """A second front end on the same tables and lexer whose callbacks build the AST while parsing."""
-    frontend = copy.copy(_parser().parser)
-    lalr = copy.copy(frontend.parser)
-    table = lalr._parse_table
-    # Keyed by the table's own rule objects: the parser looks callbacks up by identity first.
+def _fast_frontend() -> LalrLoop:
+    """A second parser on the same tables and lexer whose callbacks build the AST while parsing."""
+    frontend = _parser().parser
+    table = frontend.parser.parser.parse_table
     reduced = {rule for row in table.states.values() for action, rule in row.values() if action is Reduce}
-    lalr.parser = LalrTableParser(table, cast(Any, treeless_callbacks(reduced)))
-    frontend.parser = lalr
-    return frontend
+    return LalrLoop(frontend, treeless_callbacks(reduced))
 
 
 def _build_fast(text: str, start: str) -> Any:

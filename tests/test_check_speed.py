@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lark import Token, UnexpectedInput
+from lark.lexer import BasicLexer
 
 from kpl.cli import LAZY_COMMANDS, main
+from kpl.dsl import lalr_loop
+from kpl.dsl import parser as parser_module
+from kpl.dsl.transformer import ToAst
 
 _CLEAN = 'quota q in namespace a {\n  overall { cpu = 1 }\n}\n'
 
@@ -83,3 +90,77 @@ def test_tests_never_touch_the_users_cache(tmp_path: Path) -> None:
     source.write_text(_CLEAN, encoding="utf-8")
     assert main(["check", str(source)]) == 0
     assert any((home / "kpl").rglob("*")), "kpl check wrote no cache entry under the test's XDG_CACHE_HOME"
+
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = [
+    *sorted(REPO.joinpath("tests", "diagnostics").glob("*.kpl")),
+    *sorted(REPO.joinpath("rules").rglob("*.kpl")),
+    *sorted(REPO.joinpath("examples").rglob("*.kpl")),
+]
+
+
+def _token_fields(token: Token) -> tuple[object, ...]:
+    return (token.type, str(token), token.start_pos, token.line, token.column, token.end_line, token.end_column,
+            token.end_pos)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_lean_loop_reads_the_tokens_lark_reads(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same tokens, positions and lines as Lark's contextual lexer (comments included), same AST."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        pytest.skip("not UTF-8")
+    seen: list[tuple[object, ...]] = []
+    original = BasicLexer.next_token
+
+    def recording(self: BasicLexer, lex_state: Any, parser_state: Any = None) -> Token:
+        token = original(self, lex_state, parser_state)
+        seen.append(_token_fields(token))
+        return token
+
+    comments_by_lark: list[tuple[object, ...]] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(BasicLexer, "next_token", recording)
+        try:
+            tree, comments_by_lark = parser_module._parse_text(text)
+        except UnexpectedInput:
+            tree = None
+    lark_tokens = list(seen)
+    mine: list[tuple[object, ...]] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(lalr_loop._Tokens, "next", _recorder(lalr_loop._Tokens.next, mine))
+        fast = parser_module._parse_fast(text)
+    if tree is None or fast is None:  # a syntax error or a deep tree: only the tokens before it compare
+        assert mine[: len(lark_tokens)] == lark_tokens[: len(mine)]
+        return
+    assert mine == lark_tokens
+    assert fast[1] == comments_by_lark
+    assert _plain(fast[0]) == _plain(ToAst().transform(tree))
+
+
+def _recorder(method: Any, into: list[tuple[object, ...]]) -> Any:
+    def recording(self: Any, state: int) -> Token | None:
+        token = method(self, state)
+        if token is not None:
+            into.append(_token_fields(token))
+        return token
+
+    return recording
+
+
+def _plain(value: object) -> object:
+    """Every field spelled out, spans included (AST equality ignores spans)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, *((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value)))
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, *(_plain(item) for item in value))
+    return (type(value).__name__, value)
+
+
+def test_lean_loop_rejects_what_lark_rejects() -> None:
+    for text in ("policy p {", "quota q in namespace a { overall { cpu = } }", "quota q in namespace a { ~ }"):
+        assert parser_module._parse_fast(text) is None
+        with pytest.raises(UnexpectedInput):
+            parser_module._parse_text(text)
