@@ -10,8 +10,10 @@ written to a temporary folder. Two ways of checking it are timed ``--repeat`` ti
 The first cold run is reported apart (it builds the parser tables and fills per-process caches); the
 medians are the headline numbers. With ``--cli`` the ``kpl check`` command itself is also timed as users
 run it, in a new Python process each time (interpreter start and imports included), cold (``--no-cache``)
-and warm (``--cache-dir``). The load average is printed too: on a shared machine, wall and CPU times can
-be several times those of an idle one.
+and warm (``--cache-dir``), plus ``kpl --version`` and ``kpl check`` of a one-file project (start-up
+alone). The machine's core count and load average are printed too: on a shared machine, wall and CPU
+times can be several times those of an idle one. The target is judged on the median wall time and, apart,
+on the median CPU time (which load inflates less).
 
 Usage::
 
@@ -192,7 +194,12 @@ def _measure_command(folder: Path, repeat: int, cache_name: str) -> dict[str, di
         options = ["--cache-dir", cache_name]
         warm = [run_command(folder, options, bytecode) for _ in range(repeat)]
         start = [run_command(None, ["--version"], bytecode) for _ in range(repeat)]
-    return {"cli_cold": _summary(cold), "cli_warm": _summary(warm), "cli_start": _summary(start)}
+        with tempfile.TemporaryDirectory(prefix="kpl-bench-small-") as small_name:
+            small = Path(small_name)
+            (small / "one.kpl").write_text(_quota(0), encoding="utf-8")
+            tiny = [run_command(small, ["--no-cache"], bytecode) for _ in range(repeat)]
+    return {"cli_cold": _summary(cold), "cli_warm": _summary(warm), "cli_start": _summary(start),
+            "cli_small": _summary(tiny)}
 
 
 def _line(label: str, numbers: dict[str, float], lines: int | None) -> str:
@@ -200,9 +207,10 @@ def _line(label: str, numbers: dict[str, float], lines: int | None) -> str:
     text = (f"  {label:<22} median {wall:.3f} s wall, {numbers['median_cpu_s']:.3f} s CPU "
             f"(best {numbers['min_wall_s']:.3f} s)")
     if lines is None:
-        return text + "; Python start and imports only\n"
-    verdict = "met" if wall < TARGET_SECONDS else "missed"
-    return text + f"; {round(lines / wall)} lines/s; target: {verdict}\n"
+        return text + "; Python start and imports (and a 4-line file for check)\n"
+    verdicts = ", ".join(f"{'met' if numbers[key] < TARGET_SECONDS else 'missed'} by {what}"
+                         for key, what in (("median_wall_s", "wall"), ("median_cpu_s", "CPU")))
+    return text + f"; {round(lines / wall)} lines/s; target: {verdicts}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,10 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{result['diagnostics']} diagnostics; target < {TARGET_SECONDS:.0f} s\n"
         )
         labels = {"cold": "in process, cold", "warm": "in process, warm", "cli_cold": "kpl check --no-cache",
-                  "cli_warm": "kpl check, warm cache", "cli_start": "kpl --version"}
+                  "cli_warm": "kpl check, warm cache", "cli_start": "kpl --version",
+                  "cli_small": "kpl check, one file"}
         for key, label in labels.items():
             if key in result:
-                sys.stdout.write(_line(label, result[key], None if key == "cli_start" else lines))
+                sys.stdout.write(_line(label, result[key], None if key in ("cli_start", "cli_small") else lines))
     sys.stdout.write(profile)
     return 0
 
