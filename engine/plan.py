@@ -191,9 +191,13 @@ class Plan:
     # ------------------------------------------------------------------ evaluation
     def invalidate(self, node_ids: Iterable[str]) -> None:
         """Mark ``node_ids`` and every node depending on them for recomputation."""
-        for node in node_ids:
-            self._dirty.add(node)
-            self._dirty.update(nx.descendants(self.graph, node))
+        stack = [node for node in node_ids if node not in self._dirty]
+        self._dirty.update(stack)
+        while stack:
+            for after in self.graph.successors(stack.pop()):
+                if after not in self._dirty:
+                    self._dirty.add(after)
+                    stack.append(after)
 
     def evaluate(self) -> PlacementReport:
         """Compute every dirty node once, in a deterministic topological order; return the report.

@@ -5,8 +5,10 @@ file system, including network mounts where change notifications are unreliable)
 inputs are read again and compared object by object with the plan's: a changed or new Cluster, resource
 template or policy updates its node (:meth:`~kpl.engine.plan.Plan.update_cluster`,
 :meth:`~kpl.engine.plan.Plan.update_workload`, :meth:`~kpl.engine.plan.Plan.update_policy`), taking the
-objects of the most recently edited files first; anything else (a removed object, bindings, quotas,
-interpreter rules) recompiles the graph. Then only the invalidated nodes are evaluated, and what moved
+objects of the most recently edited files first, and so does a changed snapshot binding scheduled as it is
+(:meth:`~kpl.engine.plan.Plan.update_binding`); anything else (a removed object, bindings beside policies,
+quotas, interpreter rules) recompiles the graph. A changed cluster recomputes only the schedules it can move
+(:mod:`kpl.engine.plan_incremental`). Then only the invalidated nodes are evaluated, and what moved
 since the previous plan is described.
 """
 
@@ -126,11 +128,18 @@ def _cluster_name(obj: Mapping[str, Any]) -> str:
     return str(_meta(obj).get("name") or "")
 
 
+def _binding_node(obj: Mapping[str, Any]) -> str:
+    return f"binding:{_meta(obj).get('namespace') or ''}/{_meta(obj).get('name') or ''}"
+
+
 def _needs_recompile(old: PlanInputs, new: PlanInputs) -> bool:
-    if (old.bindings, old.quotas, old.gates, old.from_policies) != (new.bindings, new.quotas, new.gates,
-                                                                      new.from_policies):
+    if (old.quotas, old.gates, old.from_policies) != (new.quotas, new.gates, new.from_policies):
         return True
-    removed = [(old.clusters, new.clusters, _cluster_name),
+    if new.from_policies and old.bindings != new.bindings:
+        return True
+    if len({_binding_node(b) for b in new.bindings}) != len(new.bindings):
+        return True
+    removed = [(old.clusters, new.clusters, _cluster_name), (old.bindings, new.bindings, _binding_node),
                (old.workloads, new.workloads, _workload_node), (old.policies, new.policies, _policy_node)]
     return any(set(_by(a, key)) - set(_by(b, key)) for a, b, key in removed)
 
@@ -158,6 +167,9 @@ def apply_inputs(plan: Plan, new: PlanInputs, first: Sequence[str] = (), *,
         updates[name] = (plan.update_workload, obj)
     for name, obj in _changed(plan.inputs.policies, new.policies, _policy_node).items():
         updates[name] = (plan.update_policy, obj)
+    if not new.from_policies:
+        for name, obj in _changed(plan.inputs.bindings, new.bindings, _binding_node).items():
+            updates[name] = (plan.update_binding, obj)
     order = [n for n in first if n in updates] + sorted(n for n in updates if n not in first)
     for name in order:
         update, obj = updates[name]
