@@ -255,7 +255,7 @@ def run_interpret(rules: Sequence[Path], operation: str, desired_file: Path | No
     if project.diagnostics:
         click.echo(render_diagnostics(project.diagnostics), err=True)
         return EXIT_USAGE if project.io_failed else EXIT_FINDINGS
-    user = [(d, s.name) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
+    user = [(d, s) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
     library = library_with(user)
     desired, observed = _load_yaml(desired_file), _load_yaml(observed_file)
     obj = desired if isinstance(desired, dict) else observed
@@ -270,9 +270,13 @@ def run_interpret(rules: Sequence[Path], operation: str, desired_file: Path | No
         result = rule.run(operation, desired=desired, observed=observed, status_items=_load_yaml(status_file),
                           desired_replicas=desired_replica)
     except InterpretError as error:
-        origin = library.origin.get((obj.get("apiVersion"), obj.get("kind")), "rule")  # type: ignore[arg-type]
-        click.echo(f"kpl: error: {operation} failed on {obj.get('kind')} "
-                   f"`{(obj.get('metadata') or {}).get('name')}` ({origin}): {error.message}", err=True)
+        subject = f"{operation} failed on {obj.get('kind')} `{(obj.get('metadata') or {}).get('name')}`"
+        if error.source is not None and error.span is not None:
+            failure = Diagnostic("interpret.failed", f"{subject}: {error.message}", error.source, error.span)
+            click.echo(render_diagnostics([failure]), err=True)
+        else:
+            origin = library.origin.get((obj.get("apiVersion"), obj.get("kind")), "rule")  # type: ignore[arg-type]
+            click.echo(f"kpl: error: {subject} ({origin}): {error.message}", err=True)
         return EXIT_FINDINGS
     emit(yaml.safe_dump(json.loads(json.dumps(result)), sort_keys=False).rstrip())
     if expect is not None:

@@ -229,7 +229,7 @@ def interpret_workload(
         if (rule is not None and rule.implements("InterpretReplica")) or key in NATIVE_REPLICA_KINDS:
             return _run_replicas(obj, library, origin, gates)
     except InterpretError as error:
-        return Interpretation(error.operation, origin, error=f"{error.operation} failed: {error.message}")
+        return Interpretation(error.operation, origin, error=error.describe())
     except (QuantityError, ValueError, TypeError) as error:
         return Interpretation("", origin, error=f"interpretation failed: {error}")
     return Interpretation()

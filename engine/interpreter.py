@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpl.dsl import ast
-from kpl.dsl.source import Span
+from kpl.dsl.source import Source, Span
 from kpl.engine.evaluator import Compiled, Env, compile_expr
 from kpl.engine.features import FeatureGateError, FeatureGates
 from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
@@ -63,13 +63,26 @@ COMPONENT_FIELDS = ("replicas", "requirements", "requests", "node_claim", "prior
 
 
 class InterpretError(Exception):
-    """An operation failed: the rule's span and the object it was evaluated on are named."""
+    """An operation failed at ``span`` of the rule's ``source`` (when the rule came from a file)."""
 
-    def __init__(self, message: str, span: Span | None, operation: str) -> None:
+    def __init__(self, message: str, span: Span | None, operation: str, source: Source | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.span = span
         self.operation = operation
+        self.source = source
+
+    def where(self) -> str | None:
+        """``file:line:col`` of the failing expression, or None when the rule's text is not known."""
+        if self.source is None or self.span is None:
+            return None
+        line, column = self.source.line_col(self.span.start)
+        return f"{self.source.name}:{line}:{column}"
+
+    def describe(self) -> str:
+        """``<operation> failed at <file:line:col>: <message>`` (the location left out when unknown)."""
+        where = self.where()
+        return f"{self.operation} failed{f' at {where}' if where else ''}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class CompiledInterpreter:
     lets: dict[str, Compiled] = field(default_factory=dict)
     functions: dict[str, tuple[tuple[str, ...], Compiled]] = field(default_factory=dict)
     components: list[_Component] = field(default_factory=list)
+    source: Source | None = None
 
     def operations(self) -> list[str]:
         """The Karmada operations this rule implements."""
@@ -126,7 +140,7 @@ class CompiledInterpreter:
         try:
             return compiled(env)
         except EvalError as error:
-            raise InterpretError(error.message, error.span or span, operation) from None
+            raise InterpretError(error.message, error.span or span, operation, self.source) from None
 
     # ------------------------------------------------------------------ operations
     def run(self, operation: str, *, desired: Value = None, observed: Value = None,
@@ -202,7 +216,8 @@ class CompiledInterpreter:
             try:
                 return component.fields[name](env)
             except EvalError as error:
-                raise InterpretError(error.message, error.span or component.span, "InterpretComponent") from None
+                raise InterpretError(error.message, error.span or component.span, "InterpretComponent",
+                                     self.source) from None
 
         if "when" in component.fields and get("when") is not True:
             return None
@@ -299,9 +314,11 @@ def _component_output(item: Value, span: Span) -> dict[str, Value]:
     return out
 
 
-def compile_interpreter(node: ast.Interpreter) -> CompiledInterpreter:
-    """Compile every member of one interpreter block (static checks happen in ``kpl.engine.check``)."""
-    compiled = CompiledInterpreter(node.api_version, node.kind, node)
+def compile_interpreter(node: ast.Interpreter, source: Source | None = None) -> CompiledInterpreter:
+    """Compile every member of one interpreter block (static checks happen in ``kpl.engine.check``).
+
+    ``source`` is the text the block was parsed from; errors then name their file, line and column."""
+    compiled = CompiledInterpreter(node.api_version, node.kind, node, source=source)
     for member in node.members:
         if isinstance(member, ast.LetMember):
             compiled.lets[member.name] = compile_expr(member.value)

@@ -62,13 +62,13 @@ class _BuiltinRules(Mapping[GVK, CompiledInterpreter]):
 
 
 def _compile_file(path: Path, key: GVK) -> CompiledInterpreter:
-    name = _origin(path)
-    result = parse_source(Source(name, path.read_text(encoding="utf-8")))
+    source = Source(_origin(path), path.read_text(encoding="utf-8"))
+    result = parse_source(source)
     for declaration in result.module.declarations:
         if isinstance(declaration, ast.Interpreter) and (declaration.api_version, declaration.kind) == key:
-            return compile_interpreter(declaration)
+            return compile_interpreter(declaration, source)
     problem = result.diagnostics[0].message if result.diagnostics else "no interpreter for its kind"
-    raise RuntimeError(f"built-in rule {name} is broken: {problem}")
+    raise RuntimeError(f"built-in rule {source.name} is broken: {problem}")
 
 
 def _origin(path: Path) -> str:
@@ -98,13 +98,16 @@ def builtin_library() -> Library:
     return Library(_BuiltinRules(paths), {key: _origin(path) for key, path in paths.items()})
 
 
-def library_with(user_rules: Iterable[tuple[ast.Interpreter, str]]) -> Library:
-    """The built-in library with the user's interpreter blocks layered on top."""
+def library_with(user_rules: Iterable[tuple[ast.Interpreter, str | Source]]) -> Library:
+    """The built-in library with the user's interpreter blocks layered on top.
+
+    Each block comes with its source (or only the source's name): with the source, evaluation errors name
+    their line and column."""
     base = builtin_library()
     top: dict[GVK, CompiledInterpreter] = {}
     origin = dict(base.origin)
-    for node, source_name in user_rules:
+    for node, source in user_rules:
         key = (node.api_version, node.kind)
-        top[key] = compile_interpreter(node)
-        origin[key] = source_name
+        top[key] = compile_interpreter(node, source if isinstance(source, Source) else None)
+        origin[key] = source.name if isinstance(source, Source) else source
     return Library(_Overlay(top, base.rules), origin, base.diagnostics)

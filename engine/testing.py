@@ -33,6 +33,7 @@ import yaml
 
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import render_diagnostic
+from kpl.dsl.source import Source
 from kpl.engine.conformance.runner import compare_output
 from kpl.engine.features import FeatureGateError, FeatureGates
 from kpl.engine.interpreter import OPERATIONS, CompiledInterpreter, InterpretError
@@ -52,7 +53,7 @@ __all__ = [
 
 SUFFIXES = (".yaml", ".yml")
 FILE_CASE = "(file)"
-RuleList = list[tuple[ast.Interpreter, str]]
+RuleList = list[tuple[ast.Interpreter, Source]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +199,7 @@ class _TrackedInterpreter(CompiledInterpreter):
     def __init__(self, rule: CompiledInterpreter, key: tuple[str, str, str],
                  recorder: CoverageRecorder) -> None:
         super().__init__(rule.api_version, rule.kind, rule.node, rule.members, rule.lets, rule.functions,
-                         rule.components)
+                         rule.components, rule.source)
         self._key = key
         self._recorder = recorder
         self._rule = rule
@@ -333,7 +334,7 @@ def _load_rules(paths: Sequence[Path]) -> tuple[RuleList, CaseOutcome | None, bo
     """The interpreter blocks in ``paths``, the first error as a failed case, and whether reading failed."""
     project = load_project(paths)
     errors = [d for d in project.diagnostics if d.is_error]
-    rules = [(d, s.name) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
+    rules = [(d, s) for d, s in project.declarations() if isinstance(d, ast.Interpreter)]
     if not errors:
         return rules, None, project.io_failed
     message = render_diagnostic(errors[0])
@@ -466,7 +467,7 @@ def _interpret_case(name: str, case: Mapping[str, Any], library: Library, gates:
                             desired_replicas=_pick(case, "inputReplicas", "desiredReplicas"),
                             gates=case_gates)
     except InterpretError as error:
-        return result("errored", error.message)
+        return result("errored", error.describe())
     except FeatureGateError as error:
         return result("failed", str(error))
     message = compare_output(produced, case.get("output") or {})

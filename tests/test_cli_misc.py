@@ -58,6 +58,8 @@ def test_interpret_user_rule_overrides_and_reports_errors(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert code == 1
     assert "division by zero" in err and "fraud" in err and "Traceback" not in err
+    assert f"{rule}:1:67: error[interpret.failed]" in err
+    assert err.rstrip().endswith("^^^^^")
 
 
 def test_interpret_bad_yaml_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -329,3 +329,12 @@ def test_text_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_records_carry_case_lines() -> None:
     result = run_tests([EXAMPLES / "tests" / "karmada-format.yaml"])
     assert [r.line for r in case_records(result.results)] == [2, 34]
+
+
+def test_evaluation_errors_name_the_rule_position(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "rules" / "bad.kpl").write_text("interpreter example.io/v1 Bad {\n  replicas = 1 / 0\n}\n")
+    case = {"name": "boom", "operation": "InterpretReplica", "desired": {**_foo(), "kind": "Bad"},
+            "output": {"replica": 1}}
+    _suite(project / "t.yaml", [case], rules=["rules"])
+    _, found = _run(["t.yaml"], capsys)
+    assert found["cases"][0]["message"] == "InterpretReplica failed at rules/bad.kpl:2:14: division by zero"
