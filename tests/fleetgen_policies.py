@@ -140,14 +140,27 @@ def _flink(namespace: str, name: str, task_managers: int) -> dict[str, Any]:
 
 
 def _claim(workload: dict[str, Any], policy: dict[str, Any]) -> None:
-    """Mark ``workload`` as already claimed by ``policy`` (as Karmada's detector labels it)."""
-    labels = workload["metadata"]["labels"]
-    meta = policy["metadata"]
+    """Mark ``workload`` as already claimed by ``policy``, as Karmada's detector does (annotations naming the
+    policy, a label with its permanent ID)."""
+    meta = workload["metadata"]
+    notes = meta.setdefault("annotations", {})
+    owner = policy["metadata"]
     if policy["kind"] == "PropagationPolicy":
-        labels["propagationpolicy.karmada.io/namespace"] = meta["namespace"]
-        labels["propagationpolicy.karmada.io/name"] = meta["name"]
+        notes["propagationpolicy.karmada.io/namespace"] = owner["namespace"]
+        notes["propagationpolicy.karmada.io/name"] = owner["name"]
+        meta["labels"]["propagationpolicy.karmada.io/permanent-id"] = f"id-{owner['namespace']}-{owner['name']}"
     else:
-        labels["clusterpropagationpolicy.karmada.io/name"] = meta["name"]
+        notes["clusterpropagationpolicy.karmada.io/name"] = owner["name"]
+        meta["labels"]["clusterpropagationpolicy.karmada.io/permanent-id"] = f"id-{owner['name']}"
+
+
+def _may_select(policy: dict[str, Any], workload: dict[str, Any]) -> bool:
+    """Whether one of the policy's selectors names the workload's kind and, if it names one, the workload."""
+    meta = workload["metadata"]
+    if policy["metadata"].get("namespace") not in (None, meta["namespace"]):
+        return False
+    return any(s["kind"] == workload["kind"] and s.get("name") in (None, meta["name"])
+               and s.get("namespace") in (None, meta["namespace"]) for s in policy["spec"]["resourceSelectors"])
 
 
 # ------------------------------------------------------------------------------------ policies
@@ -393,8 +406,8 @@ def generate(*, seed: int = 6, clusters: int = 50, workloads: int = 250, policie
     maker = _PolicyMaker(rng, members, found)
     made = [maker.policy(index) for index in range(policies)]
     made.append(_flink_policy())
-    for workload in rng.sample(found, k=len(found) // 10):
-        namespace = workload["metadata"]["namespace"]
-        owners = [p for p in made if p["metadata"].get("namespace") in (namespace, None)]
-        _claim(workload, rng.choice(owners))
+    for workload in rng.sample(found, k=len(found) // 5):
+        owners = [p for p in made if _may_select(p, workload)]
+        if owners:
+            _claim(workload, rng.choice(owners))
     return GeneratedFleet(tuple(members), tuple(found), tuple(made))

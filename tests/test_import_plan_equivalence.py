@@ -30,6 +30,7 @@ from kpl.cli import main
 from kpl.dsl.diagnostics import Severity
 from kpl.dsl.source import Source
 from kpl.engine.export import export_project
+from kpl.engine.features import POLICY_PREEMPTION, FeatureGates
 from kpl.engine.importer import import_files, import_source
 from kpl.engine.plan import Plan, load_plan_inputs
 from kpl.engine.policy import apply_admission_defaults
@@ -91,8 +92,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
 
 @pytest.fixture(scope="module")
 def reports(written: Written) -> tuple[PlacementReport, PlacementReport]:
-    from_yaml = load_plan_inputs([written.yaml_dir], [written.snapshot_dir])
-    from_kpl = load_plan_inputs([written.kpl_dir], [written.snapshot_dir])
+    gates = FeatureGates.parse(f"{POLICY_PREEMPTION}=true")  # so that claimed workloads can be taken over
+    from_yaml = load_plan_inputs([written.yaml_dir], [written.snapshot_dir], gates)
+    from_kpl = load_plan_inputs([written.kpl_dir], [written.snapshot_dir], gates)
     errors = [f"{d.location()}: {d.message}" for d in (*from_yaml.diagnostics, *from_kpl.diagnostics) if d.is_error]
     assert not errors, errors[:10]
     assert len(from_kpl.inputs.policies) == len(from_yaml.inputs.policies) == len(written.fleet.policies)
@@ -193,10 +195,12 @@ def test_the_plan_exercises_hundreds_of_policies(reports: tuple[PlacementReport,
     from_yaml, _ = reports
     bindings = from_yaml.bindings
     winners = {(b.policy.kind, b.policy.namespace, b.policy.name) for b in bindings if b.policy is not None}
-    assert len(bindings) >= 250 and len(winners) >= 140
+    assert len(bindings) >= 250 and len(winners) >= 145
     scheduled = [b for b in bindings if b.clusters]
     assert len(scheduled) >= 0.8 * len(bindings)
     assert any(b.policy is not None and b.policy.lost for b in bindings)
+    assert any(b.policy is not None and b.policy.claimed for b in bindings)
+    assert any(b.policy is not None and b.policy.preempted for b in bindings)
     assert any(b.failed for b in bindings)
     assert any(b.resource.kind == "FlinkDeployment" and b.clusters for b in bindings)
     assert len({t.name for b in scheduled for t in b.clusters or ()}) >= 40
@@ -234,6 +238,7 @@ def test_cli_import_then_plan_on_a_slice(written: Written, tmp_path: Path,
     kpl_code, from_kpl = _plan_json(capsys, imported, snapshot, tmp_path / "kpl.json")
     assert yaml_code == kpl_code
     assert from_yaml == from_kpl
+    assert any(b["policy"] and b["policy"]["claimed"] for b in from_kpl["bindings"])
     assert sum(1 for b in from_kpl["bindings"] if b["clusters"]) >= 20
 
 
