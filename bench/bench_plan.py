@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,12 +35,13 @@ import networkx as nx
 
 from kpl.engine import plan as plan_module
 from kpl.engine.plan import REPORT, Plan, load_plan_inputs
-from kpl.engine.report import PlacementReport, render_json
+from kpl.engine.report import PlacementReport
+from kpl.engine.report_json import write_report_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_fleet import FleetShape, generate_fleet
 
-__all__ = ["PhaseTimes", "RunResult", "bench", "main", "run_once"]
+__all__ = ["PhaseTimes", "RunResult", "bench", "bench_cli", "main", "run_cli", "run_once"]
 
 PHASES = ("load", "compile", "schedule", "report")
 
@@ -99,12 +102,39 @@ def run_once(snapshot: Path) -> RunResult:
     with _timed(result, "compile"):
         plan = Plan.compile(loaded.inputs)
     report = _evaluate(plan, result)
+    digest = hashlib.sha256()
     with _timed(result, "report"):
-        text = render_json(report)
-    result.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        write_report_json(report, lambda piece: digest.update(piece.encode("utf-8")))
+    result.digest = digest.hexdigest()
     result.bindings, result.clusters = len(report.bindings), len(report.clusters)
     result.counters = _counters(plan)
     return result
+
+
+def run_cli(snapshot: Path) -> dict[str, Any]:
+    """The whole command ``kpl plan --snapshot S -o json --output-file F`` in a new process: wall and CPU
+    seconds, peak RSS and the output's SHA-256 (the same text as the phases' report)."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "out.json"
+        command = [sys.executable, "-m", "kpl", "plan", "--snapshot", str(snapshot), "-o", "json",
+                   "--output-file", str(output)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.perf_counter()
+        finished = subprocess.run(command, check=False, capture_output=True)
+        wall = time.perf_counter() - wall
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        digest = hashlib.sha256(output.read_bytes()).hexdigest() if output.exists() else ""
+        return {"wall": wall, "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                "max_rss_bytes": after.ru_maxrss * 1024, "exit": finished.returncode, "digest": digest,
+                "output_bytes": output.stat().st_size if output.exists() else 0}
+
+
+def bench_cli(snapshot: Path, repeat: int) -> dict[str, Any]:
+    runs = [run_cli(snapshot) for _ in range(repeat)]
+    return {"wall": _median([r["wall"] for r in runs]), "cpu": _median([r["cpu"] for r in runs]),
+            "max_rss_bytes": max(r["max_rss_bytes"] for r in runs), "exit": runs[0]["exit"],
+            "digest": runs[0]["digest"], "stable": len({r["digest"] for r in runs}) == 1,
+            "output_bytes": runs[0]["output_bytes"], "repeat": repeat}
 
 
 def _peak_memory(snapshot: Path) -> int:
@@ -121,7 +151,7 @@ def _median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
-def bench(snapshot: Path, repeat: int, memory: bool) -> dict[str, Any]:
+def bench(snapshot: Path, repeat: int, memory: bool, cli: bool = False) -> dict[str, Any]:
     runs = [run_once(snapshot) for _ in range(repeat)]
     digests = {run.digest for run in runs}
     first = runs[0]
@@ -144,6 +174,9 @@ def bench(snapshot: Path, repeat: int, memory: bool) -> dict[str, Any]:
     }
     if memory:
         summary["peak_traced_bytes"] = _peak_memory(snapshot)
+    if cli:
+        summary["cli"] = bench_cli(snapshot, repeat)
+    summary["load_average"] = list(os.getloadavg())
     return summary
 
 
@@ -161,6 +194,13 @@ def _text(summary: dict[str, Any]) -> str:
     lines.append(f"  max RSS {summary['max_rss_bytes'] / 2**20:.0f} MiB")
     if "peak_traced_bytes" in summary:
         lines.append(f"  peak traced {summary['peak_traced_bytes'] / 2**20:.0f} MiB")
+    if "cli" in summary:
+        cli = summary["cli"]
+        same = "same report" if cli["digest"] == summary["digest"] else "REPORT DIFFERS"
+        lines.append(f"  kpl plan -o json --output-file (median of {cli['repeat']}): wall {cli['wall']:.3f} s, "
+                     f"cpu {cli['cpu']:.3f} s, max RSS {cli['max_rss_bytes'] / 2**20:.0f} MiB, "
+                     f"{cli['output_bytes'] / 2**20:.1f} MiB written, exit {cli['exit']}, {same}")
+    lines.append("  load average " + " ".join(f"{v:.2f}" for v in summary["load_average"]))
     return "\n".join(lines)
 
 
@@ -173,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--memory", action="store_true", help="one more run under tracemalloc (slow)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--cli", action="store_true", help="also time the whole kpl plan command (new processes)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         snapshot = args.snapshot
@@ -180,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             snapshot = Path(folder) / "fleet.json"
             fleet = generate_fleet(FleetShape(args.clusters, args.bindings, args.seed))
             snapshot.write_text(json.dumps(fleet), encoding="utf-8")
-        summary = bench(snapshot, args.repeat, args.memory)
+        summary = bench(snapshot, args.repeat, args.memory, args.cli)
     sys.stdout.write((json.dumps(summary, indent=2) if args.json else _text(summary)) + "\n")
     return 0
 

@@ -36,6 +36,7 @@ __all__ = [
     "PlacementReport",
     "PolicyReport",
     "ResourceRef",
+    "change_json",
     "cluster_report",
     "explanation_groups",
     "explanation_json",
@@ -172,43 +173,56 @@ _Reference = tuple[int, tuple[ClusterExplanation, ...]]
 """A binding's explanations as (explanation set, the entries that differ from it)."""
 
 
+def change_json(found: ClusterExplanation) -> dict[str, Any]:
+    """What a binding's explanation adds to its set's: whether the cluster was selected and its replicas."""
+    return {"cluster": found.name, "selected": found.selected, "replicas": found.replicas}
+
+
 @dataclass(frozen=True, slots=True)
 class ExplanationIndex:
-    """The bindings' explanations written once: ``sets`` are the distinct lists with no cluster selected
-    (one entry per cluster, in cluster order) and ``references`` give, per binding in report order, its set
-    and its own entries (selected clusters, assigned replicas), or None when it has no explanations."""
+    """The bindings' explanations written once. ``table`` holds the distinct explanations with no cluster
+    selected; ``sets`` are the distinct lists of them (positions in ``table``, one per cluster, in cluster
+    order); ``references`` give, per binding in report order, its set and its own entries (the selected
+    clusters and those given replicas), or None when it has no explanations."""
 
-    sets: tuple[tuple[ClusterExplanation, ...], ...]
+    table: tuple[ClusterExplanation, ...]
+    sets: tuple[tuple[int, ...], ...]
     references: tuple[_Reference | None, ...]
 
     def reference_json(self, position: int) -> dict[str, Any] | None:
         found = self.references[position]
         if found is None:
             return None
-        return {"set": found[0], "changes": [explanation_json(e) for e in found[1]]}
+        return {"set": found[0], "changes": [change_json(e) for e in found[1]]}
 
     def sets_json(self) -> list[dict[str, Any]]:
-        return [{"id": n, "explanations": [explanation_json(e) for e in found]} for n, found in enumerate(self.sets)]
+        return [{"id": n, "explanations": list(found)} for n, found in enumerate(self.sets)]
+
+    def table_json(self) -> list[dict[str, Any]]:
+        return [explanation_json(e) for e in self.table]
 
 
 class _Indexer:
-    """Builds an :class:`ExplanationIndex`; equal explanations and equal lists are found by identity first
-    (the scheduler shares them), then by value."""
+    """Builds an :class:`ExplanationIndex`; explanations are found by identity first (the scheduler shares
+    equal ones), then by value."""
 
-    __slots__ = ("by_id", "by_value", "lists", "set_ids", "sets")
+    __slots__ = ("by_id", "by_value", "lists", "set_ids", "table")
 
     def __init__(self) -> None:
-        self.by_id: dict[int, tuple[ClusterExplanation, ClusterExplanation, bool]] = {}
-        self.by_value: dict[ClusterExplanation, ClusterExplanation] = {}
+        self.by_id: dict[int, tuple[ClusterExplanation, int, bool]] = {}
+        self.by_value: dict[ClusterExplanation, int] = {}
         self.lists: dict[int, _Reference | None] = {}
         self.set_ids: dict[tuple[int, ...], int] = {}
-        self.sets: list[tuple[ClusterExplanation, ...]] = []
+        self.table: list[ClusterExplanation] = []
 
-    def _base(self, found: ClusterExplanation) -> tuple[ClusterExplanation, ClusterExplanation, bool]:
+    def _base(self, found: ClusterExplanation) -> tuple[ClusterExplanation, int, bool]:
         changed = found.selected or found.replicas is not None
         base = replace(found, selected=False, replicas=None) if changed else found
-        entry = (found, self.by_value.setdefault(base, base), changed)
-        self.by_id[id(found)] = entry  # the explanation itself is kept so its id stays its own
+        number = self.by_value.get(base)
+        if number is None:
+            number = self.by_value[base] = len(self.table)
+            self.table.append(base)
+        entry = self.by_id[id(found)] = (found, number, changed)  # holding ``found`` keeps its id its own
         return entry
 
     def reference(self, explanations: tuple[ClusterExplanation, ...]) -> _Reference | None:
@@ -216,19 +230,18 @@ class _Indexer:
             return None
         if id(explanations) in self.lists:
             return self.lists[id(explanations)]
-        bases: list[ClusterExplanation] = []
+        positions: list[int] = []
         changes: list[ClusterExplanation] = []
         by_id = self.by_id
         for found in explanations:
             entry = by_id.get(id(found)) or self._base(found)
-            bases.append(entry[1])
+            positions.append(entry[1])
             if entry[2]:
                 changes.append(found)
-        key = tuple(map(id, bases))
+        key = tuple(positions)
         number = self.set_ids.get(key)
         if number is None:
-            number = self.set_ids[key] = len(self.sets)
-            self.sets.append(tuple(bases))
+            number = self.set_ids[key] = len(self.set_ids)
         result = self.lists[id(explanations)] = (number, tuple(changes))
         return result
 
@@ -237,7 +250,7 @@ def index_explanations(bindings: Sequence[BindingReport]) -> ExplanationIndex:
     """Each binding's explanations as a shared set plus its own differences (see :class:`ExplanationIndex`)."""
     indexer = _Indexer()
     references = tuple(indexer.reference(b.explanations) for b in bindings)
-    return ExplanationIndex(tuple(indexer.sets), references)
+    return ExplanationIndex(tuple(indexer.table), tuple(indexer.set_ids), references)
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +403,7 @@ def report_to_json(report: PlacementReport) -> dict[str, Any]:
         "summary": report.summary(),
         "bindings": [binding.to_json(index.reference_json(n)) for n, binding in enumerate(report.bindings)],
         "explanationSets": index.sets_json(),
+        "clusterExplanations": index.table_json(),
         "clusters": [cluster.to_json() for cluster in report.clusters],
         "unmatched": [resource.to_json() for resource in report.unmatched],
         "quotas": [quota.to_json() for quota in report.quotas],

@@ -1,10 +1,10 @@
 """The JSON placement report, written fast and in pieces, byte for byte what ``json.dumps`` gives.
 
 ``json.dumps(..., indent=2)`` runs the standard library's pure-Python encoder (its C encoder does not
-indent), which dominates ``kpl plan -o json`` on a large fleet: a binding carries one explanation per
-cluster. :func:`iter_report_json` yields the same text binding by binding, so it can be streamed to a
-file, and renders each explanation once: the scheduler shares equal explanations between bindings (and
-whole explanation lists between bindings with the same schedule), and the text is cached by identity.
+indent), which dominates ``kpl plan -o json`` on a large fleet. :func:`iter_report_json` yields the same
+text binding by binding, so it can be streamed to a file. The per-cluster explanations are written once
+(:func:`kpl.engine.report.index_explanations`: a table of distinct explanations, sets of them, and each
+binding's changes), and each binding's change text is cached by the identity of the shared explanation.
 
 :func:`encode` is the general encoder (``indent=2``, ``sort_keys``, ``ensure_ascii=False``); it is
 checked against ``json.dumps`` in the tests.
@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kpl.engine.report import ExplanationIndex, PlacementReport, explanation_json, index_explanations, report_to_json
+from kpl.engine.report import (
+    ExplanationIndex,
+    PlacementReport,
+    change_json,
+    explanation_json,
+    index_explanations,
+    report_to_json,
+)
 from kpl.engine.scheduler.pipeline import ClusterExplanation
 
 __all__ = ["Raw", "encode", "iter_report_json", "render_report_json", "write_report_json"]
@@ -85,67 +92,83 @@ def encode(value: Any, level: int = 0) -> str:
 
 
 class _ExplanationText:
-    """Explanations as text at a nesting level, cached by identity (the index shares equal ones)."""
+    """Explanations (and a binding's changes) as text, cached by identity (the index shares equal ones)."""
 
-    __slots__ = ("single",)
+    __slots__ = ("changes",)
 
     def __init__(self) -> None:
-        self.single: dict[tuple[int, int], str] = {}
+        self.changes: dict[int, str] = {}
 
-    def one(self, explanation: ClusterExplanation, level: int) -> str:
-        key = (id(explanation), level)
-        found = self.single.get(key)
-        if found is None:
-            found = self.single[key] = encode(explanation_json(explanation), level)
-        return found
-
-    def of(self, explanations: Sequence[ClusterExplanation], level: int) -> str:
-        """The list as it sits ``level`` containers deep."""
+    def changed(self, explanations: Sequence[ClusterExplanation]) -> str:
+        """A binding's changes, as the list sits in the binding (four containers deep)."""
         if not explanations:
             return "[]"
-        inner = "\n" + _INDENT * (level + 1)
-        body = ("," + inner).join([self.one(e, level + 1) for e in explanations])
-        return "[" + inner + body + "\n" + _INDENT * level + "]"
+        found = self.changes
+        parts = []
+        for explanation in explanations:
+            text = found.get(id(explanation))
+            if text is None:
+                text = found[id(explanation)] = encode(change_json(explanation), 5)
+            parts.append(text)
+        inner = "\n" + _INDENT * 5
+        return "[" + inner + ("," + inner).join(parts) + "\n" + _INDENT * 4 + "]"
+
+
+def _numbers(values: Sequence[int], level: int) -> str:
+    if not values:
+        return "[]"
+    inner = "\n" + _INDENT * (level + 1)
+    return "[" + inner + ("," + inner).join(map(str, values)) + "\n" + _INDENT * level + "]"
 
 
 def _items(report: PlacementReport) -> list[tuple[str, Any]]:
     top = report_to_json(replace(report, bindings=()))
     top["summary"] = report.summary()
-    top["explanationSets"] = []
     return sorted(top.items())
 
 
-def _bindings(report: PlacementReport, index: ExplanationIndex, cache: _ExplanationText) -> Iterator[str]:
+def _bindings(report: PlacementReport, index: ExplanationIndex) -> Iterator[str]:
+    cache = _ExplanationText()
     for position, binding in enumerate(report.bindings):
         found = index.references[position]
-        reference = None if found is None else Raw(encode({"changes": Raw(cache.of(found[1], 4)), "set": found[0]}, 3))
-        yield ("[" if position == 0 else ",") + "\n" + _INDENT * 2 + encode(binding.to_json(reference), 2)
+        reference = None
+        if found is not None:
+            reference = Raw(encode({"changes": Raw(cache.changed(found[1])), "set": found[0]}, 3))
+        yield encode(binding.to_json(reference), 2)
 
 
-def _sets(index: ExplanationIndex, cache: _ExplanationText) -> Iterator[str]:
+def _sets(index: ExplanationIndex) -> Iterator[str]:
     for number, found in enumerate(index.sets):
-        text = encode({"explanations": Raw(cache.of(found, 3)), "id": number}, 2)
-        yield ("[" if number == 0 else ",") + "\n" + _INDENT * 2 + text
+        yield encode({"explanations": Raw(_numbers(found, 3)), "id": number}, 2)
+
+
+def _table(index: ExplanationIndex) -> Iterator[str]:
+    for found in index.table:
+        yield encode(explanation_json(found), 2)
+
+
+def _listed(pieces: Iterator[str]) -> Iterator[str]:
+    """The pieces (items one container deep) as a JSON list, in pieces."""
+    empty = True
+    for piece in pieces:
+        yield ("[" if empty else ",") + "\n" + _INDENT * 2 + piece
+        empty = False
+    yield "[]" if empty else "\n" + _INDENT + "]"
 
 
 def iter_report_json(report: PlacementReport) -> Iterator[str]:
     """The JSON report (as :func:`kpl.engine.report.render_json` gives it) in pieces, in order."""
-    cache = _ExplanationText()
     index = index_explanations(report.bindings)
+    streamed = {"bindings": lambda: _bindings(report, index), "clusterExplanations": lambda: _table(index),
+                "explanationSets": lambda: _sets(index)}
     inner = "\n" + _INDENT
     yield "{"
     for position, (key, value) in enumerate(_items(report)):
         yield ("" if position == 0 else ",") + inner + _STRING(key) + ": "
-        pieces = _bindings(report, index, cache) if key == "bindings" else _sets(index, cache) \
-            if key == "explanationSets" else None
-        if pieces is None:
+        if key in streamed:
+            yield from _listed(streamed[key]())
+        else:
             yield encode(value, 1)
-            continue
-        empty = True
-        for piece in pieces:
-            empty = False
-            yield piece
-        yield "[]" if empty else inner + "]"
     yield "\n}\n"
 
 

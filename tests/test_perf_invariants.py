@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from kpl.engine.features import FeatureGates
 from kpl.engine.plan import Plan, PlanInputs
-from kpl.engine.report import render_json, report_to_json
+from kpl.engine.report import explanation_json, render_json, report_to_json
 from kpl.engine.report_json import encode, write_report_json
 from kpl.engine.scheduler.estimator import max_available_replicas
 from kpl.engine.scheduler.filters import FilterPlan, observed_affinity_name
@@ -81,6 +81,21 @@ def test_streamed_report_is_the_rendered_report() -> None:
     write_report_json(report, pieces.append)
     assert "".join(pieces) == render_json(report)
     assert len(pieces) >= 1
+
+
+def test_explanation_sets_rebuild_every_binding_explanation() -> None:
+    report = Plan.compile(_inputs(*_fleet(30, 250, 4))).evaluate()
+    data = json.loads(render_json(report))
+    table = data["clusterExplanations"]
+    assert len(data["explanationSets"]) < len(report.bindings)
+    for position, binding in enumerate(report.bindings):
+        reference = data["bindings"][position]["explanations"]
+        rebuilt: list[dict[str, Any]] = []
+        if reference is not None:
+            changes = {change["cluster"]: change for change in reference["changes"]}
+            rebuilt = [{**table[n], **changes.get(table[n]["cluster"], {})}
+                       for n in data["explanationSets"][reference["set"]]["explanations"]]
+        assert rebuilt == [explanation_json(e) for e in binding.explanations], binding.name
 
 
 _JSON = st.recursive(

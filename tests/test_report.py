@@ -92,9 +92,11 @@ def test_json_is_versioned_sorted_and_stable() -> None:
     assert text == render_json(_report())
     assert data["summary"] == {"bindings": 1, "failed": 0, "scheduled": 1, "unchanged": 0, "unmatched": 0}
     reference = data["bindings"][0]["explanations"]
-    assert [e["cluster"] for e in reference["changes"]] == ["m1"] and reference["changes"][0]["replicas"] == 2
-    shared = data["explanationSets"][reference["set"]]["explanations"]
+    assert reference["changes"] == [{"cluster": "m1", "replicas": 2, "selected": True}]
+    table = data["clusterExplanations"]
+    shared = [table[n] for n in data["explanationSets"][reference["set"]]["explanations"]]
     assert shared[1]["filter"] == "ClusterAffinity" and not shared[0]["selected"] and shared[0]["replicas"] is None
+    assert _explained(data, 0) == [explanation_json(e) for e in _report().bindings[0].explanations]
 
 
 def _explained(data: dict[str, Any], position: int) -> list[dict[str, Any]]:
@@ -103,8 +105,11 @@ def _explained(data: dict[str, Any], position: int) -> list[dict[str, Any]]:
     if reference is None:
         return []
     changes = {e["cluster"]: e for e in reference["changes"]}
-    shared = data["explanationSets"][reference["set"]]["explanations"]
-    return [changes.get(e["cluster"], e) for e in shared]
+    table = data["clusterExplanations"]
+    found = [dict(table[n]) for n in data["explanationSets"][reference["set"]]["explanations"]]
+    for explanation in found:
+        explanation.update(changes.get(explanation["cluster"], {}))
+    return found
 
 
 def test_explanation_sets_keep_every_explanation() -> None:
@@ -116,7 +121,7 @@ def test_explanation_sets_keep_every_explanation() -> None:
         base.explanations[0], ClusterExplanation("m2", score=0, allocatable_replicas=1, available_replicas=1)))
     report = _report(bindings=(base, other, third, replace(base, name="x", explanations=())))
     data = json.loads(render_json(report))
-    assert len(data["explanationSets"]) == 2
+    assert len(data["explanationSets"]) == 2 and len(data["clusterExplanations"]) == 3
     assert [data["bindings"][n]["explanations"]["set"] for n in range(3)] == [0, 0, 1]
     assert data["bindings"][1]["explanations"]["changes"] == [] and data["bindings"][3]["explanations"] is None
     for position, binding in enumerate(report.bindings):
