@@ -123,10 +123,12 @@ def _forked(sweep: SweepPlan, jobs: int) -> list[ScenarioOutcome]:
             workers.append(worker)
             readers.append(reader)
         found = _collect(readers)
-    finally:
+    except BaseException:  # Ctrl-C or a failure here: stop the workers before it propagates
         for started in workers:
             if started.is_alive():
                 started.terminate()
+        raise
+    finally:
         for started in workers:
             started.join()
         for reader in readers:
