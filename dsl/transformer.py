@@ -172,7 +172,7 @@ class AstBuilder:
 
     def toleration_equal(self, span: Span, children: list[Any]) -> ast.Toleration:
         key, value, effect, seconds = children
-        return ast.Toleration(key, "Equal", value, effect, seconds, span=span)
+        return ast.Toleration(key, "Equal", value, effect or "", seconds, span=span)
 
     def toleration_exists(self, span: Span, children: list[Any]) -> ast.Toleration:
         key, effect, seconds = children

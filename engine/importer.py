@@ -210,10 +210,6 @@ def _toleration(doc: _Located, toleration: Mapping[str, Any], path: Path_) -> as
     if operator == "Exists" and value:
         doc.report((*path, "value"), "an `Exists` toleration has no value")
         return None
-    if operator == "Equal" and not toleration.get("effect"):
-        doc.report(path, "kpl's `key = value` toleration names its effect",
-                   help_text="add the effect the taints have (`NoSchedule`, `PreferNoSchedule` or `NoExecute`)")
-        return None
     seconds = toleration.get("tolerationSeconds")
     return ast.Toleration(key, operator, value, str(toleration.get("effect") or ""),
                           None if seconds is None else int(seconds))

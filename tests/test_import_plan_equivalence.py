@@ -262,8 +262,15 @@ spec:
 """
 
 
-def test_an_equal_toleration_without_effect_is_reported_not_written_unparsable() -> None:
-    assert _import_codes(_TOLERATION_WITHOUT_EFFECT) == [("import.unsupported", 8, Severity.ERROR)]
+def test_an_equal_toleration_without_effect_round_trips(tmp_path: Path) -> None:
+    assert _import_codes(_TOLERATION_WITHOUT_EFFECT) == []
+    source = tmp_path / "spot.yaml"
+    source.write_text(_TOLERATION_WITHOUT_EFFECT, encoding="utf-8")
+    imported = tmp_path / "spot.kpl"
+    imported.write_text(import_files([source]).text, encoding="utf-8")
+    assert "tolerate spot = \"true\"\n" in imported.read_text(encoding="utf-8")
+    (exported,) = export_project(load_project([imported])).objects
+    assert _defaulted(exported) == _defaulted(yaml.safe_load(_TOLERATION_WITHOUT_EFFECT))
 
 
 _SUSPENDED = """\

@@ -139,6 +139,7 @@ POLICY = """cluster policy spread-all {
   tolerate dedicated = gpu : NoSchedule for 5m
   tolerate key exists
   tolerate all : NoExecute
+  tolerate spot = "true"
   spread by cluster min 1 max 2
   spread by label topology/zone min 2
   replicas divided static { member1: 2, clusters where region == "eu": 1 }
@@ -209,6 +210,7 @@ def test_policy_declaration() -> None:
         A.Toleration("dedicated", "Equal", "gpu", "NoSchedule", 300),
         A.Toleration("key", "Exists", "", "", None),
         A.Toleration("", "Exists", "", "NoExecute", None),
+        A.Toleration("spot", "Equal", "true", "", None),
         A.SpreadConstraint("cluster", None, 1, 2),
         A.SpreadConstraint(None, "topology/zone", 2, None),
         A.ReplicaScheduling("static", (
