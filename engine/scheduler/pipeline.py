@@ -419,15 +419,28 @@ class _Context:
         return cls(spec, views, gates, estimate, padded, previous, evicting, shared)
 
 
-def _explanation_fields(
-    view: ClusterView, outcome: FilterOutcome | None, detail: ClusterDetail | None, selected: bool,
-    replicas: int | None,
-) -> tuple[Any, ...]:
-    if detail is None:
+def _explanation_rows(
+    rejected: Sequence[tuple[ClusterView, FilterOutcome]],
+    views: Sequence[ClusterView],
+    details: Sequence[ClusterDetail],
+    selected: Sequence[ClusterDetail],
+    targets: Sequence[TargetCluster] | None,
+) -> Iterable[tuple[Any, ...]]:
+    """The fields of each cluster's explanation, in fleet order."""
+    failures = {view.name: outcome for view, outcome in rejected}
+    by_name = {detail.name: detail for detail in details}
+    chosen = {detail.name for detail in selected}
+    assigned = {target.name: target.replicas for target in targets or ()}
+    for view in views:
+        name = view.name
+        detail = by_name.get(name)
+        if detail is not None:
+            yield (name, "", "", view.deleting, detail.score, detail.allocatable_replicas,
+                   detail.available_replicas, detail.overflow_order, name in chosen, assigned.get(name))
+            continue
+        outcome = failures.get(name)
         plugin, reason = (outcome.plugin, outcome.reason) if outcome else ("", "")
-        return (view.name, plugin, reason, view.deleting, None, None, None, None, selected, replicas)
-    return (view.name, "", "", view.deleting, detail.score, detail.allocatable_replicas,
-            detail.available_replicas, detail.overflow_order, selected, replicas)
+        yield (name, plugin, reason, view.deleting, None, None, None, None, name in chosen, assigned.get(name))
 
 
 def _explain(
@@ -439,27 +452,17 @@ def _explain(
     shared: SharedWork | None = None,
 ) -> tuple[ClusterExplanation, ...]:
     """One explanation per cluster; with ``shared`` equal explanations are the same object."""
-    failures = {view.name: outcome for view, outcome in rejected}
-    by_name = {detail.name: detail for detail in details}
-    chosen = {detail.name for detail in selected}
-    assigned = {target.name: target.replicas for target in targets or ()}
-    explained: list[ClusterExplanation] = []
-    for view in views:
-        name = view.name
-        fields = _explanation_fields(view, failures.get(name), by_name.get(name), name in chosen,
-                                     assigned.get(name))
-        if shared is None:
-            explained.append(ClusterExplanation(*fields))
-        else:
-            explained.append(shared.intern(fields, partial(ClusterExplanation, *fields)))
-    return tuple(explained)
+    rows = _explanation_rows(rejected, views, details, selected, targets)
+    if shared is None:
+        return tuple(ClusterExplanation(*fields) for fields in rows)
+    return tuple(shared.intern_rows(rows, ClusterExplanation))
 
 
 def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
     """One run of Karmada's generic scheduling algorithm with the affinity term named in ``status``."""
     observed = observed_affinity_name(status)
     shared = context.shared
-    if shared is not None and not context.previous and not context.evicting:
+    if shared is not None:
         staged = _run_staged(context, status, observed, shared)
         if staged is not None:
             return staged
@@ -497,7 +500,8 @@ def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: 
     details: list[ClusterDetail] = []
     if feasible:
         scored = score_clusters(feasible, ())
-        details = build_cluster_details(scored, context.spec, status, context.gates, context.estimate)
+        spec = {key: value for key, value in context.spec.items() if key != "clusters"}
+        details = build_cluster_details(scored, spec, status, context.gates, context.estimate)
     explanations = _explain(rejected, context.views, details, (), None, shared)
     return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations)
 
@@ -511,6 +515,14 @@ def _run_staged(
         stage = shared.stage(key, partial(_stage, context, status, observed, shared))
     except SchedulingError:
         return None
+    if context.previous or context.evicting:
+        try:
+            patched = _patched(stage, context, status, observed, shared)
+        except SchedulingError:
+            return None
+        if patched is None:
+            return None
+        stage = patched
     if not stage.ordered:
         error = FitError(fit_error_message(len(context.views), [o.reason for _, o in stage.rejected]))
         return Attempt(observed, None, error, stage.explanations)
@@ -529,6 +541,37 @@ def _run_staged(
     return Attempt(observed, tuple(targets), None, _mark_selected(stage, selected, targets, shared))
 
 
+def _patched(
+    stage: _Stage, context: _Context, status: Mapping[str, Any], observed: str, shared: SharedWork
+) -> _Stage | None:
+    """The stage of a binding with a previous result or evictions: its previous and evicting clusters
+    re-filtered, re-scored and re-estimated, the other clusters kept in the stage's order; ``None`` when
+    nothing is feasible (the path without stages explains that)."""
+    feasible, rejected = shared.filtered(context.spec, observed, context.previous, context.evicting)
+    if not feasible:
+        return None
+    positions = shared.positions
+    touched = sorted(positions[name] for name in context.previous | context.evicting if name in positions)
+    touched_views = [context.views[index] for index in touched]
+    names = {view.name for view in touched_views}
+    candidates = [view for view in touched_views if view.name in _names(feasible, names)]
+    details: list[ClusterDetail] = []
+    if candidates:
+        scored = score_clusters(candidates, context.previous)
+        details = build_cluster_details(scored, context.spec, status, context.gates, context.estimate)
+    kept = [detail for detail in stage.ordered if detail.name not in names]
+    views = {**stage.views, **{view.name: view for view in candidates}}
+    explained = list(stage.explanations)
+    rows = _explanation_rows(rejected, touched_views, details, (), None)
+    for index, explanation in zip(touched, shared.intern_rows(rows, ClusterExplanation), strict=True):
+        explained[index] = explanation
+    return _Stage(rejected, tuple(sort_clusters([*kept, *details])), views, tuple(explained))
+
+
+def _names(feasible: Sequence[ClusterView], among: Collection[str]) -> set[str]:
+    return {view.name for view in feasible if view.name in among}
+
+
 def _mark_selected(
     stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster] | None,
     shared: SharedWork,
@@ -537,10 +580,11 @@ def _mark_selected(
         return stage.explanations
     explained = list(stage.explanations)
     assigned = {target.name: target.replicas for target in targets or ()}
-    for detail in selected:
-        fields = (detail.name, "", "", False, detail.score, detail.allocatable_replicas,
-                  detail.available_replicas, detail.overflow_order, True, assigned.get(detail.name))
-        explained[shared.positions[detail.name]] = shared.intern(fields, partial(ClusterExplanation, *fields))
+    rows = [(detail.name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
+             detail.overflow_order, True, assigned.get(detail.name)) for detail in selected]
+    positions = shared.positions
+    for row, explanation in zip(rows, shared.intern_rows(rows, ClusterExplanation), strict=True):
+        explained[positions[row[0]]] = explanation
     return tuple(explained)
 
 

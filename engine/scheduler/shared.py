@@ -22,7 +22,7 @@ fleet-wide estimate computations, filter plans, schedules run and reused.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -205,6 +205,17 @@ class SharedWork:
         if found is None:
             found = self._explanations[key] = make()
         return cast(_T, found)
+
+    def intern_rows(self, rows: Iterable[tuple[Any, ...]], make: Callable[..., _T]) -> list[_T]:
+        """:meth:`intern` for many keys at once; ``make(*row)`` builds a missing one."""
+        table = self._explanations
+        found: list[_T] = []
+        for row in rows:
+            item = table.get(row)
+            if item is None:
+                item = table[row] = make(*row)
+            found.append(cast(_T, item))
+        return found
 
     def schedule(self, key: str, run: Callable[[], Any]) -> Any:
         """The result for a :func:`schedule_key`, computed by ``run`` the first time."""

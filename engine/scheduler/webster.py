@@ -112,16 +112,24 @@ def allocate_webster_seats(
 
     A party known only from ``initial`` has 0 votes. ``None`` when there are no parties at all.
     """
+    final = _allocate(new_seats, votes, initial, tie_breaker)
+    if final is None:
+        return None
+    return [Party(name, votes.get(name, 0), final[name]) for name in sorted(final)]
+
+
+def _allocate(
+    new_seats: int, votes: Mapping[str, int], initial: Mapping[str, int] | None, tie_breaker: TieBreaker | None
+) -> dict[str, int] | None:
+    """Every party's final seats (``None`` without parties), by the fast path when it is exact."""
     seats = dict(initial or {})
     names = list(dict.fromkeys([*seats, *votes]))
     if not names:
         return None
     new_seats = max(new_seats, 0)
     if tie_breaker in _BUILT_IN_ORDERS and _floats_are_exact(votes, seats, new_seats):
-        final = _allocate_by_keys(new_seats, names, votes, seats, _BUILT_IN_ORDERS[tie_breaker])
-    else:
-        final = _allocate_by_entries(new_seats, names, votes, seats, tie_breaker)
-    return [Party(name, votes.get(name, 0), final[name]) for name in sorted(names)]
+        return _allocate_by_keys(new_seats, names, votes, seats, _BUILT_IN_ORDERS[tie_breaker])
+    return _allocate_by_entries(new_seats, names, votes, seats, tie_breaker)
 
 
 _BUILT_IN_ORDERS: Mapping[TieBreaker | None, bool] = {
@@ -185,19 +193,23 @@ def dispense_by_weight(
     ``initial`` comes back unchanged when there is nothing to hand out to a non-empty initial result,
     or when the weights sum to 0. Otherwise every party appears, sorted by name, zero entries included.
     """
+    return _dispense(replicas, [(weight.name, weight.weight) for weight in weights], initial, uid)
+
+
+def _dispense(
+    replicas: int, weights: Sequence[tuple[str, int]], initial: Sequence[TargetCluster], uid: str
+) -> list[TargetCluster]:
     if replicas == 0 and initial:
         return list(initial)
-    if sum(weight.weight for weight in weights) == 0:
+    if sum(weight for _, weight in weights) == 0:
         return list(initial)
     seats = {target.name: target.replicas for target in initial}
-    votes = {weight.name: weight.weight for weight in weights}
-    parties = allocate_webster_seats(replicas, votes, seats, tie_breaker_by_uid(uid)) or []
-    return [TargetCluster(party.name, party.seats) for party in parties]
+    final = _allocate(replicas, dict(weights), seats, tie_breaker_by_uid(uid)) or {}
+    return [TargetCluster(name, final[name]) for name in sorted(final)]
 
 
 def spread_by_target_clusters(
     replicas: int, weights: Iterable[TargetCluster], initial: Sequence[TargetCluster] = (), uid: str = ""
 ) -> list[TargetCluster]:
     """Divide ``replicas`` using each entry's ``replicas`` of ``weights`` as its weight."""
-    weight_list = [ClusterWeight(target.name, target.replicas) for target in weights]
-    return dispense_by_weight(replicas, weight_list, initial, uid)
+    return _dispense(replicas, [(target.name, target.replicas) for target in weights], initial, uid)
