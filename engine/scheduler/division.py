@@ -17,7 +17,7 @@ Karmada's texts; the caller adds the ``failed to assign replicas:`` prefix as Ka
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -175,6 +175,18 @@ def dynamic_divide(
 
     Raises :class:`UnschedulableError` when the weights sum to less than ``target``.
     """
+    return _divide(strategy, target, available, scheduled, uid, None)
+
+
+def _divide(
+    strategy: Strategy,
+    target: int,
+    available: Sequence[TargetCluster],
+    scheduled: Sequence[TargetCluster],
+    uid: str,
+    zeros: Collection[str] | None,
+) -> list[TargetCluster]:
+    """:func:`dynamic_divide`; with ``zeros`` the entries left with no replicas only where named there."""
     total = _int32(sum_of_replicas(available))
     if total < target:
         raise UnschedulableError(f"Clusters available replicas {total} are not enough to schedule.")
@@ -182,7 +194,7 @@ def dynamic_divide(
         available = _covering_prefix(_used_first(available, scheduled), target)
     elif strategy is not Strategy.DYNAMIC_WEIGHT:
         raise SchedulingError(f"undefined strategy type: {strategy.value}")
-    return merge_target_clusters(scheduled, spread_by_target_clusters(target, available, (), uid))
+    return merge_target_clusters(scheduled, spread_by_target_clusters(target, available, (), uid, zeros=zeros))
 
 
 def _sorted_desc(targets: Sequence[TargetCluster]) -> list[TargetCluster]:
@@ -192,7 +204,7 @@ def _sorted_desc(targets: Sequence[TargetCluster]) -> list[TargetCluster]:
 def _scale_down(
     strategy: Strategy, replicas: int, scheduled: Sequence[TargetCluster], uid: str
 ) -> list[TargetCluster]:
-    return dynamic_divide(strategy, replicas, _sorted_desc(scheduled), (), uid)
+    return _divide(strategy, replicas, _sorted_desc(scheduled), (), uid, ())
 
 
 def _scale_up(
@@ -203,7 +215,7 @@ def _scale_up(
     uid: str,
 ) -> list[TargetCluster]:
     available = [TargetCluster(c.name, c.allocatable_replicas) for c in candidates]
-    return dynamic_divide(strategy, target, _sorted_desc(available), scheduled, uid)
+    return _divide(strategy, target, _sorted_desc(available), scheduled, uid, {t.name for t in scheduled})
 
 
 def _fresh(
@@ -217,7 +229,7 @@ def _fresh(
     for target in scheduled:
         held[target.name] = held.get(target.name, 0) + target.replicas
     available = [TargetCluster(c.name, c.allocatable_replicas + held.get(c.name, 0)) for c in candidates]
-    return dynamic_divide(strategy, replicas, _sorted_desc(available), (), uid)
+    return _divide(strategy, replicas, _sorted_desc(available), (), uid, ())
 
 
 def assign_by_dynamic(
@@ -296,7 +308,8 @@ def _assign_to_clusters(
     else:
         fresh = reschedule_required(spec.reschedule_triggered_at, (status or {}).get("lastScheduledTime"))
         result = assign_by_dynamic(strategy, candidates, spec, fresh)
-    return [TargetCluster(target.name, target.replicas) for target in result if target.replicas > 0]
+    return [target if target.components is None else TargetCluster(target.name, target.replicas)
+            for target in result if target.replicas > 0]
 
 
 def _assign_by_tiers(

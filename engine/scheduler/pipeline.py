@@ -486,8 +486,8 @@ def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
 
 @dataclass(frozen=True, slots=True)
 class _Stage:
-    """Filtering, estimates and the global cluster order, shared by bindings with no previous result
-    or eviction (:meth:`SharedWork.stage_key`); ``explanations`` has no cluster selected yet."""
+    """Filtering, estimates and the global cluster order as if no cluster held replicas or was being evicted,
+    shared by bindings (:meth:`SharedWork.stage_key`); ``explanations`` has no cluster selected yet."""
 
     rejected: Sequence[tuple[ClusterView, FilterOutcome]]
     ordered: tuple[ClusterDetail, ...]

@@ -99,7 +99,8 @@ def _split(views: Sequence[ClusterView], outcomes: Sequence[FilterOutcome | None
 class SharedWork:
     """Caches for one fleet (views and capacities); safe to share by every binding scheduled on it."""
 
-    __slots__ = ("_estimates", "_explanations", "_filters", "_plans", "_schedules", "_stages", "capacities",
+    __slots__ = ("_estimates", "_explanations", "_filters", "_plans", "_schedules", "_stages", "_unbounded",
+                 "capacities",
                  "counts", "deleting", "positions", "views")
 
     def __init__(self, views: Sequence[ClusterView], capacities: Mapping[str, ClusterCapacity]) -> None:
@@ -113,6 +114,7 @@ class SharedWork:
         self._explanations: dict[tuple[Any, ...], Any] = {}
         self._schedules: dict[str, Any] = {}
         self._stages: dict[tuple[Any, ...], Any] = {}
+        self._unbounded: dict[tuple[Any, ...], bool] = {}
         self.counts = {"estimator_evaluations": 0, "fleet_estimates": 0, "filter_plans": 0,
                        "schedules_run": 0, "schedules_reused": 0, "stages": 0}
 
@@ -164,23 +166,31 @@ class SharedWork:
             components, spec.get("placement"))
         return (canonical(spec.get("replicaRequirements")), canonical(components), as_sets, gates.overrides)
 
-    def _general_for(self, spec: Mapping[str, Any], gates: FeatureGates) -> Mapping[str, int]:
-        key = self._estimate_key(spec, gates)
+    def _general_for(self, spec: Mapping[str, Any], gates: FeatureGates,
+                     key: tuple[Any, ...] | None = None) -> Mapping[str, int]:
+        key = key or self._estimate_key(spec, gates)
         general = self._estimates.get(key)
         if general is None:
             general = self._estimates[key] = self._general(spec, gates)
         return general
 
     def stage_key(self, spec: Mapping[str, Any], observed: str, gates: FeatureGates) -> tuple[Any, ...]:
-        """What filtering, estimating and ordering read from a binding with no previous result or eviction:
-        the filter plan, the estimate, the observed term, and the replicas only where an estimate is
-        unbounded (Karmada then puts ``spec.replicas`` in its place)."""
+        """What filtering, estimating and ordering read from a binding, leaving out its previous and evicting
+        clusters (patched in per binding): the filter plan, the estimate, the observed term, and the replicas
+        only where an estimate is unbounded (Karmada then puts ``spec.replicas`` in its place)."""
         replicas = int(spec.get("replicas") or 0)
         workload = replicas != 0 or bool(spec.get("components"))
-        general = self._general_for(spec, gates) if workload else {}
-        unbounded = not workload or any(v == UNAUTHENTIC_REPLICA or v >= MAX_INT32 for v in general.values())
-        return (self.filter_plan(spec, observed), self._estimate_key(spec, gates) if workload else None,
-                replicas if unbounded else None)
+        estimate_key = self._estimate_key(spec, gates) if workload else None
+        unbounded = True
+        if estimate_key is not None:
+            known = self._unbounded.get(estimate_key)
+            if known is None:
+                general = self._general_for(spec, gates, estimate_key)
+                unbounded = any(v == UNAUTHENTIC_REPLICA or v >= MAX_INT32 for v in general.values())
+                self._unbounded[estimate_key] = unbounded
+            else:
+                unbounded = known
+        return (self.filter_plan(spec, observed), estimate_key, replicas if unbounded else None)
 
     def stage(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
         """The stage for a :meth:`stage_key`, made by ``make`` the first time."""

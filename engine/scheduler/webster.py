@@ -11,7 +11,7 @@ by the parity of the FNV-1a 32-bit hash of the workload UID: fewer seats first, 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kpl.engine.scheduler.types import TargetCluster
@@ -197,7 +197,8 @@ def dispense_by_weight(
 
 
 def _dispense(
-    replicas: int, weights: Sequence[tuple[str, int]], initial: Sequence[TargetCluster], uid: str
+    replicas: int, weights: Sequence[tuple[str, int]], initial: Sequence[TargetCluster], uid: str,
+    zeros: Collection[str] | None = None,
 ) -> list[TargetCluster]:
     if replicas == 0 and initial:
         return list(initial)
@@ -205,11 +206,18 @@ def _dispense(
         return list(initial)
     seats = {target.name: target.replicas for target in initial}
     final = _allocate(replicas, dict(weights), seats, tie_breaker_by_uid(uid)) or {}
-    return [TargetCluster(name, final[name]) for name in sorted(final)]
+    if zeros is None:
+        return [TargetCluster(name, final[name]) for name in sorted(final)]
+    return [TargetCluster(name, final[name]) for name in sorted(final) if final[name] or name in zeros]
 
 
 def spread_by_target_clusters(
-    replicas: int, weights: Iterable[TargetCluster], initial: Sequence[TargetCluster] = (), uid: str = ""
+    replicas: int, weights: Iterable[TargetCluster], initial: Sequence[TargetCluster] = (), uid: str = "",
+    *, zeros: Collection[str] | None = None,
 ) -> list[TargetCluster]:
-    """Divide ``replicas`` using each entry's ``replicas`` of ``weights`` as its weight."""
-    return _dispense(replicas, [(target.name, target.replicas) for target in weights], initial, uid)
+    """Divide ``replicas`` using each entry's ``replicas`` of ``weights`` as its weight.
+
+    Every party comes back, sorted by name; with ``zeros`` a party left with no seats only when it is named
+    there (the others are left out).
+    """
+    return _dispense(replicas, [(target.name, target.replicas) for target in weights], initial, uid, zeros)
