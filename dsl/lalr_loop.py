@@ -2,11 +2,17 @@
 
 Lark's parser feeds each token through a method call that looks its settings up again, hashes the
 grammar rule of every reduction (a Python-level ``__hash__``) to find its callback, and asks a
-generator for the next token. Here the parse table is rewritten once into plain tuples, a shift as
-``(True, next_state)`` and a reduction as ``(False, (size, rule name, callback))``, and one loop pulls
-tokens from the lexer of the current state. It accepts exactly the inputs Lark's parser accepts and
-reduces in the same order; on anything else it raises (``KeyError`` for a token no state expects, or
-the lexer's own error), and the caller falls back to Lark's parser, which reports it.
+generator for the next token. Here the parse table is rewritten once into a list of rows, one per
+state, whose actions are plain values: a shift is the next state (an ``int``), a reduction that only
+hands its one child on (an inlined ``?rule`` of one symbol) is the rule's name (a ``str``, the loop
+just moves to the goto state), and any other reduction is ``(size, rule name, callback)``. One
+function reads tokens with the lexer of the current state and runs the table, without a method call
+per token. Ignored tokens without a callback (blanks) never become ``Token`` objects, and Lark's
+keyword check on names (its "unless" callback) is done on the matched text before the token is made.
+
+It accepts exactly the inputs Lark's parser accepts, reduces in the same order and makes the same
+tokens (type, text, offsets, lines and columns); on anything else it raises (``KeyError`` for a token
+no state expects, or ``LexError``), and the caller falls back to Lark's parser, which reports it.
 """
 
 from __future__ import annotations
@@ -16,60 +22,175 @@ from typing import Any
 
 from lark import Token
 from lark.exceptions import LexError
+from lark.lexer import UnlessCallback
 from lark.parsers.lalr_analysis import Reduce
 
 __all__ = ["LalrLoop"]
 
 _Reduction = tuple[int, str, Callable[[list[Any]], Any]]
-_Action = tuple[bool, Any]  # (True, next state) or (False, _Reduction)
+_Action = int | str | _Reduction
+_Row = dict[str, Any]  # symbol to _Action
+_new_string = str.__new__
+
+
+class _StateLexer:
+    """What Lark's lexer for one parser state matches with: one compiled pattern (or several, tried in
+    order), the ignored and multi-line terminals, and per terminal its callback or, for names that may
+    spell a keyword (Lark's "unless" callback), the keyword patterns."""
+
+    __slots__ = ("extra", "ignored", "match", "multiline")
+
+    def __init__(self, lark_lexer: Any) -> None:
+        scanner = lark_lexer.scanner  # built on first use, as Lark does
+        patterns = tuple(scanner._mres)
+        self.match: Callable[[str, int], Any] = patterns[0].match if len(patterns) == 1 else _first_of(patterns)
+        self.extra: dict[str, Callable[[Token], Token] | tuple[Any, ...]] = {
+            kind: tuple(callback.scanner._mres) if type(callback) is UnlessCallback else callback
+            for kind, callback in lark_lexer.callback.items()
+        }
+        self.ignored: frozenset[str] = frozenset(lark_lexer.ignore_types)
+        self.multiline: frozenset[str] = frozenset(lark_lexer.newline_types)
+
+
+def _first_of(patterns: tuple[Any, ...]) -> Callable[[str, int], Any]:
+    def match(text: str, pos: int) -> Any:
+        for pattern in patterns:
+            found = pattern.match(text, pos)
+            if found is not None:
+                return found
+        return None
+
+    return match
+
+
+def _retype(patterns: tuple[Any, ...], value: str, kind: str) -> str:
+    """The keyword a name's text spells (Lark's "unless" callback), or the name's own terminal."""
+    for pattern in patterns:
+        found = pattern.fullmatch(value)
+        if found is not None:
+            return str(found.lastgroup)
+    return kind
+
+
+def _ignored_token(callback: Callable[[Token], Any], kind: str, value: str, pos: int, line: int,
+                   line_start: int, lines: int) -> None:
+    """Hands an ignored token (a comment) to its callback, made as Lark makes it."""
+    if lines:
+        last_start = pos + value.rindex("\n") + 1
+        end_line, end_column = line + lines, pos + len(value) - last_start + 1
+    else:
+        end_line, end_column = line, pos - line_start + 1 + len(value)
+    callback(_token(kind, value, pos, line, pos - line_start + 1, end_line, pos + len(value), end_column))
+
+
+def _token(kind: str, value: str, pos: int, line: int, column: int, end_line: int, end: int,
+           end_column: int) -> Token:
+    """A ``Token`` made as Lark's lexer makes it, without its constructor's argument handling."""
+    token: Token = _new_string(Token, value)
+    token.type = kind
+    token.start_pos = pos
+    token.value = value
+    token.line = line
+    token.column = column
+    token.end_line = end_line
+    token.end_column = end_column
+    token.end_pos = end
+    return token
 
 
 class LalrLoop:
-    """Parses text with a Lark LALR front end's tables and lexer, calling ``callbacks`` on reductions."""
+    """Parses text with a Lark LALR front end's tables and lexer, calling ``callbacks`` on reductions.
 
-    __slots__ = ("_built", "_end_states", "_lexers", "_shared", "_start_states", "_states")
+    ``passthrough`` is the callback that returns its one child unchanged: reductions with it are done
+    by the loop itself."""
 
-    def __init__(self, frontend: Any, callbacks: Mapping[Any, Callable[[list[Any]], Any]]) -> None:
+    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_rows", "_shared", "_start_states")
+
+    def __init__(self, frontend: Any, callbacks: Mapping[Any, Callable[[list[Any]], Any]],
+                 passthrough: Callable[[list[Any]], Any] | None = None) -> None:
         table = frontend.parser.parser.parse_table
-        reductions: dict[int, _Reduction] = {}
-        states: dict[int, dict[str, _Action]] = {}
+        reductions: dict[int, _Action] = {}
+        rows: list[_Row] = [{} for _ in range(max(table.states) + 1)]
         for state, row in table.states.items():
-            actions: dict[str, _Action] = {}
+            actions = rows[state]
             for symbol, (action, argument) in row.items():
-                if action is Reduce:
-                    reduction = reductions.get(id(argument))
-                    if reduction is None:
-                        reduction = (len(argument.expansion), argument.origin.name, callbacks[argument])
-                        reductions[id(argument)] = reduction
-                    actions[symbol] = (False, reduction)
-                else:
-                    actions[symbol] = (True, argument)
-            states[state] = actions
-        self._states = states
+                if action is not Reduce:
+                    actions[symbol] = int(argument)
+                    continue
+                reduction = reductions.get(id(argument))
+                if reduction is None:
+                    callback, size = callbacks[argument], len(argument.expansion)
+                    name = str(argument.origin.name)
+                    reduction = name if (size == 1 and callback is passthrough) else (size, name, callback)
+                    reductions[id(argument)] = reduction
+                actions[symbol] = reduction
+        self._rows = rows
         self._start_states: dict[str, int] = dict(table.start_states)
         self._end_states: dict[str, int] = dict(table.end_states)
-        self._lexers: dict[int, Any] = dict(frontend.lexer.lexers)
-        self._built: dict[int, _StateLexer] = {}
+        self._lark_lexers: dict[int, Any] = dict(frontend.lexer.lexers)
+        self._lexers: list[_StateLexer | None] = [None] * len(rows)
         self._shared: dict[int, _StateLexer] = {}
 
-    def parse(self, text: str, start: str) -> Any:
-        """The value the callbacks build for ``text`` from the rule ``start``."""
-        states = self._states
+    def _lexer_of(self, state: int) -> _StateLexer:
+        lark_lexer = self._lark_lexers[state]
+        found = self._shared.get(id(lark_lexer))
+        if found is None:
+            found = self._shared[id(lark_lexer)] = _StateLexer(lark_lexer)
+        self._lexers[state] = found
+        return found
+
+    def parse(self, text: str, start: str, trace: list[Token] | None = None) -> Any:
+        """The value the callbacks build for ``text`` from the rule ``start`` (every kept token is also
+        appended to ``trace`` when it is given)."""
+        rows, lexers = self._rows, self._lexers
         stack = [self._start_states[start]]
         values: list[Any] = []
-        tokens = _Tokens(text, self._lexer_of)
-        while True:
-            token = tokens.next(stack[-1])
-            if token is None:
-                break
+        pos, line, line_start, text_end = 0, 1, 0, len(text)
+        while pos < text_end:
+            lexer = lexers[stack[-1]] or self._lexer_of(stack[-1])
+            match = lexer.match(text, pos)
+            if match is None:
+                raise LexError(f"no token matches at offset {pos}")
+            kind, stop = match.lastgroup, match.end()
+            extra = lexer.extra.get(kind)
+            if kind in lexer.ignored:  # blanks and comments
+                lines = text.count("\n", pos, stop) if kind in lexer.multiline else 0
+                if extra is not None:
+                    _ignored_token(extra, kind, match.group(), pos, line, line_start, lines)  # type: ignore[arg-type]
+                if lines:
+                    line += lines
+                    line_start = text.rindex("\n", pos, stop) + 1
+                pos = stop
+                continue
+            value = match.group()
+            if type(extra) is tuple:
+                kind, extra = _retype(extra, value, kind), None
+            column = pos - line_start + 1
+            if kind in lexer.multiline and "\n" in value:
+                line_before = line
+                line += value.count("\n")
+                line_start = pos + value.rindex("\n") + 1
+                token = _token(kind, value, pos, line_before, column, line, stop, stop - line_start + 1)
+            else:
+                token = _token(kind, value, pos, line, column, line, stop, column + stop - pos)
+            pos = stop
+            if extra is not None:
+                token = extra(token)  # type: ignore[operator]
+                if not isinstance(token, Token):
+                    raise LexError("a lexer callback must return a token")
+            if trace is not None:
+                trace.append(token)
             symbol = token.type
             while True:
-                shift, argument = states[stack[-1]][symbol]
-                if shift:
-                    stack.append(argument)
+                action = rows[stack[-1]][symbol]
+                if type(action) is int:
+                    stack.append(action)
                     values.append(token)
                     break
-                size, name, callback = argument  # _reduce, inlined: this is the hot loop
+                if type(action) is str:  # hands its one child on: only the state changes
+                    stack[-1] = rows[stack[-2]][action]
+                    continue
+                size, name, callback = action
                 if size:
                     matched = values[-size:]
                     del stack[-size:]
@@ -77,95 +198,25 @@ class LalrLoop:
                 else:
                     matched = []
                 values.append(callback(matched))
-                stack.append(states[stack[-1]][name][1])
-        return _finish(states, stack, values, self._end_states[start])
-
-    def _lexer_of(self, state: int) -> _StateLexer:
-        found = self._built.get(state)
-        if found is None:
-            lark_lexer = self._lexers[state]
-            found = self._shared.get(id(lark_lexer))
-            if found is None:
-                found = _StateLexer(lark_lexer)
-                self._shared[id(lark_lexer)] = found
-            self._built[state] = found
-        return found
+                stack.append(rows[stack[-1]][name])
+        return _finish(rows, stack, values, self._end_states[start])
 
 
-class _StateLexer:
-    """What Lark's lexer for one parser state matches with: its patterns, callbacks and ignored terminals."""
-
-    __slots__ = ("callbacks", "ignored", "multiline", "patterns")
-
-    def __init__(self, lark_lexer: Any) -> None:
-        scanner = lark_lexer.scanner  # built on first use, as Lark does
-        self.patterns: tuple[Any, ...] = tuple(scanner._mres)
-        self.callbacks: dict[str, Callable[[Token], Token]] = dict(lark_lexer.callback)
-        self.ignored: frozenset[str] = frozenset(lark_lexer.ignore_types)
-        self.multiline: frozenset[str] = frozenset(lark_lexer.newline_types)
-
-
-class _Tokens:
-    """Tokens of a text with Lark's positions (offset, line and column of both ends), read one at a time
-    with the lexer of the parser's current state, as Lark's contextual lexer does."""
-
-    __slots__ = ("end", "lexer_of", "line", "line_start", "pos", "text")
-
-    def __init__(self, text: str, lexer_of: Callable[[int], _StateLexer]) -> None:
-        self.text = text
-        self.end = len(text)
-        self.lexer_of = lexer_of
-        self.pos = 0
-        self.line = 1
-        self.line_start = 0
-
-    def next(self, state: int) -> Token | None:
-        """The next kept token (ignored ones go to their callbacks only), None at the end of the text."""
-        lexer = self.lexer_of(state)
-        text = self.text
-        while self.pos < self.end:
-            pos = self.pos
-            for pattern in lexer.patterns:
-                match = pattern.match(text, pos)
-                if match is not None:
-                    break
-            else:
-                raise LexError(f"no token matches at offset {pos}")
-            value, kind = match.group(0), match.lastgroup
-            assert kind is not None
-            token = Token(kind, value, pos, self.line, pos - self.line_start + 1)
-            if kind in lexer.multiline and "\n" in value:
-                self.line += value.count("\n")
-                self.line_start = pos + value.rindex("\n") + 1
-            self.pos = pos + len(value)
-            token.end_line, token.end_column, token.end_pos = self.line, self.pos - self.line_start + 1, self.pos
-            callback = lexer.callbacks.get(kind)
-            if callback is not None:
-                token = callback(token)
-            if kind not in lexer.ignored:
-                return token
-        return None
-
-
-def _reduce(states: dict[int, dict[str, _Action]], stack: list[int], values: list[Any],
-            reduction: _Reduction) -> None:
-    size, name, callback = reduction
-    if size:
-        matched = values[-size:]
-        del stack[-size:]
-        del values[-size:]
-    else:
-        matched = []
-    values.append(callback(matched))
-    stack.append(states[stack[-1]][name][1])
-
-
-def _finish(states: dict[int, dict[str, _Action]], stack: list[int], values: list[Any], end_state: int) -> Any:
+def _finish(rows: list[_Row], stack: list[int], values: list[Any], end_state: int) -> Any:
     """Reduce on the end of input until the start rule is complete."""
     while True:
-        shift, argument = states[stack[-1]]["$END"]
-        if shift:
+        action = rows[stack[-1]]["$END"]
+        if type(action) is int:
             raise KeyError("$END")
-        _reduce(states, stack, values, argument)
+        if type(action) is str:
+            stack[-1] = rows[stack[-2]][action]
+        else:
+            size, name, callback = action
+            matched = values[-size:] if size else []
+            if size:
+                del stack[-size:]
+                del values[-size:]
+            values.append(callback(matched))
+            stack.append(rows[stack[-1]][name])
         if stack[-1] == end_state:
             return values[-1]

@@ -25,7 +25,8 @@ from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, did_you_mean
 from kpl.dsl.lalr_loop import LalrLoop
 from kpl.dsl.source import Source, Span
-from kpl.dsl.transformer import ToAst, located_value, treeless_callbacks
+from kpl.dsl.transformer import ToAst
+from kpl.dsl.treeless import located_value, passthrough, treeless_callbacks
 
 __all__ = ["keywords", "ParseResult", "parse", "parse_expression", "parse_source"]
 
@@ -171,15 +172,16 @@ def _too_deep_diagnostic(source: Source, node: object) -> Diagnostic:
     )
 
 
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_CHILD_FIELDS: dict[type, tuple[str, ...] | None] = {}  # per type: its fields but spans, None if not a dataclass
 
 
-def _child_fields(kind: type) -> tuple[str, ...]:
-    names = _CHILD_FIELDS.get(kind)
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(kind) if not f.name.endswith("span"))
-        _CHILD_FIELDS[kind] = names
-    return names
+def _child_fields(kind: type) -> tuple[str, ...] | None:
+    if kind not in _CHILD_FIELDS:
+        _CHILD_FIELDS[kind] = (
+            tuple(f.name for f in dataclasses.fields(kind) if not f.name.endswith("span"))
+            if dataclasses.is_dataclass(kind) else None
+        )
+    return _CHILD_FIELDS[kind]
 
 
 def _too_deep(root: object) -> object | None:
@@ -187,15 +189,18 @@ def _too_deep(root: object) -> object | None:
 
     Later passes (checks, formatting, evaluation) walk the tree recursively; bounding the depth here
     keeps them within Python's recursion limit on any input."""
+    known = _CHILD_FIELDS
     stack: list[tuple[object, int, object]] = [(root, 0, root)]
     while stack:
         node, depth, member = stack.pop()
         if depth > MAX_NESTING:
             return member
-        for name in _child_fields(type(node)):
+        names = known[type(node)] if type(node) in known else _child_fields(type(node))
+        for name in names or ():
             value = getattr(node, name)
             for child in value if isinstance(value, tuple) else (value,):
-                if dataclasses.is_dataclass(child):
+                kind = type(child)
+                if (known[kind] if kind in known else _child_fields(kind)) is not None:
                     stack.append((child, depth + 1, child if depth == 0 else member))
     return None
 
@@ -220,7 +225,7 @@ def _fast_frontend() -> LalrLoop:
     frontend = _parser().parser
     table = frontend.parser.parser.parse_table
     reduced = {rule for row in table.states.values() for action, rule in row.values() if action is Reduce}
-    return LalrLoop(frontend, treeless_callbacks(reduced))
+    return LalrLoop(frontend, treeless_callbacks(reduced), passthrough)
 
 
 def _build_fast(text: str, start: str) -> Any:

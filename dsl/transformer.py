@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
 from lark import Token, Transformer, Tree
 from lark.exceptions import GrammarError, VisitError
-from lark.grammar import Rule
 from lark.tree import Meta
 
 from kpl.dsl import ast
-from kpl.dsl.source import NO_SPAN, Span
+from kpl.dsl.source import Span
 
-__all__ = [
-    "BUILDER", "AstBuilder", "Callback", "ToAst", "duration_seconds", "located_value", "treeless_callbacks",
-    "unquote",
-]
+__all__ = ["BUILDER", "AstBuilder", "ToAst", "duration_seconds", "unquote"]
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 _PURGE = {"directly": "Directly", "gracefully": "Gracefully", "never": "Never"}
@@ -444,129 +439,3 @@ class ToAst(Transformer[Token, Any]):
             tree = Tree(data, children, meta)
             failure = VisitError(str(data), tree, error)  # type: ignore[no-untyped-call]
             raise failure from error
-
-
-# ------------------------------------------------------------------------------------ tree-less parsing
-
-
-class _Located:
-    """A built value with what Lark's tree would know of it: ``start``/``end`` cover every token the rule
-    matched, widened by enclosing inlined rules (``?rule: "(" expr ")"``), -1 when it has none; ``depth``
-    is the height of the tree Lark would have built (inlined and ``_rule`` levels do not count)."""
-
-    __slots__ = ("depth", "end", "start", "value")
-
-    def __init__(self, value: Any, start: int, end: int, depth: int) -> None:
-        self.value = value
-        self.start = start
-        self.end = end
-        self.depth = depth
-
-
-Callback = Callable[[list[Any]], Any]
-_Plan = list[tuple[int, int, bool]]  # (index in the matched symbols, Nones before it, splice it)
-
-
-def located_value(result: Any) -> tuple[Any, int]:
-    """The value of what a tree-less parse returned (a located value, or a bare token) and its tree depth."""
-    return (result.value, result.depth) if type(result) is _Located else (result, 0)
-
-
-def treeless_callbacks(rules: Iterable[Rule]) -> dict[Rule, Callback]:
-    """Parser callbacks that build the AST while parsing (no Lark tree), with the same children and
-    spans as ``ToAst`` over a tree built with ``propagate_positions`` and ``maybe_placeholders``.
-
-    Lark's own inline transformers cannot see positions, so this mirrors its tree builder: anonymous
-    tokens are filtered out, ``None`` fills each absent ``[optional]``, ``_rule`` children are spliced
-    and a ``?rule`` left with one child is that child (its extent widened to the rule's tokens)."""
-    return {rule: _rule_callback(rule) for rule in rules}
-
-
-def _placeholders(rule: Rule) -> list[int]:
-    """How many ``None`` go before each symbol of the expansion, and at its end."""
-    empty = rule.options.empty_indices
-    if not empty:
-        return [0] * (len(rule.expansion) + 1)
-    return [len(ones) for ones in "".join(str(int(b)) for b in empty).split("0")]
-
-
-def _plan(rule: Rule) -> tuple[_Plan, int]:
-    nones = _placeholders(rule)
-    plan: _Plan = []
-    pending = 0
-    for index, symbol in enumerate(rule.expansion):
-        pending += nones[index]
-        if rule.options.keep_all_tokens or not (symbol.is_term and getattr(symbol, "filter_out", False)):
-            plan.append((index, pending, not symbol.is_term and symbol.name.startswith("_")))
-            pending = 0
-    return plan, pending + nones[len(rule.expansion)]
-
-
-def _passthrough(matched: list[Any]) -> Any:
-    return matched[0]
-
-
-def _rule_callback(rule: Rule) -> Callback:
-    plan, trailing = _plan(rule)
-    inline = bool(rule.options.expand1 and not rule.alias)
-    if inline and len(rule.expansion) == 1 and plan == [(0, 0, False)] and not trailing:
-        return _passthrough  # one symbol, kept: the child itself, extent unchanged
-    name = str(rule.alias or rule.origin.name)
-    splice = name.startswith("_")
-    build: Callable[[Span, list[Any]], Any] | None = None if splice else getattr(BUILDER, name, None)
-    simple = not trailing and all(before == 0 and not inner for _, before, inner in plan)
-    indices = [index for index, _, _ in plan]
-
-    def callback(matched: list[Any]) -> Any:
-        start = end = -1
-        depth = 0
-        for child in matched:
-            if type(child) is _Located:
-                if child.depth > depth:
-                    depth = child.depth
-                if child.start >= 0:
-                    end = child.end
-                    if start < 0:
-                        start = child.start
-            else:
-                end = child.end_pos
-                if start < 0:
-                    start = child.start_pos
-        if simple:
-            children = [c.value if type(c) is _Located else c for c in [matched[i] for i in indices]]
-        else:
-            children = _filtered(matched, plan, trailing)
-        if inline and len(children) == 1:
-            return _inlined(matched, plan, children[0], start, end)
-        if splice:
-            return _Located(children, start, end, depth)
-        span = Span(start, end) if start >= 0 else NO_SPAN
-        value = Tree(name, children) if build is None else build(span, children)
-        return _Located(value, start, end, depth + 1)
-
-    return callback
-
-
-def _filtered(matched: list[Any], plan: _Plan, trailing: int) -> list[Any]:
-    children: list[Any] = []
-    for index, before, splice in plan:
-        if before:
-            children.extend([None] * before)
-        child = matched[index]
-        if splice:
-            children.extend(child.value)
-        else:
-            children.append(child.value if type(child) is _Located else child)
-    if trailing:
-        children.extend([None] * trailing)
-    return children
-
-
-def _inlined(matched: list[Any], plan: _Plan, value: Any, start: int, end: int) -> Any:
-    """A ``?rule`` reduced to its one child: a token stays as it is, a built value takes the rule's extent."""
-    child = matched[plan[0][0]] if len(plan) == 1 and not plan[0][2] else None
-    if type(child) is _Located:
-        return child if start < 0 else _Located(value, start, end, child.depth)
-    if child is not None or value is None or isinstance(value, Token):
-        return child if child is not None else value
-    return _Located(value, start, end, 1)

@@ -16,7 +16,7 @@ from kpl.dsl.source import Source, Span
 from kpl.engine.builtins import FUNCTIONS
 from kpl.engine.interpreter import COMPONENT_FIELDS, MEMBER_OPERATIONS
 from kpl.engine.policy import CompiledPolicy, compile_policy
-from kpl.engine.project import Project
+from kpl.engine.project import Project, paused_gc
 from kpl.engine.scheduler.affinity import is_label_key
 from kpl.rules import builtin_kinds, rules_root
 
@@ -393,6 +393,7 @@ def check_project(project: Project) -> CheckContext:
     if any(d.is_error for d in project.diagnostics):
         # Parse errors already explain the broken declarations; still check what did parse.
         pass
-    for check in CHECKS:
-        check(ctx)
+    with paused_gc():
+        for check in CHECKS:
+            check(ctx)
     return ctx

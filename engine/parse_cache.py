@@ -41,7 +41,10 @@ from kpl.dsl.source import Source, Span
 __all__ = ["ParseCache", "ParseCacheError", "cache_key", "default_cache_folder", "parse_cached"]
 
 FORMAT = b"kpl-parse-cache/1\n"
-_DSL_FILES = ("grammar.lark", "ast.py", "parser.py", "transformer.py", "source.py", "diagnostics.py")
+_DSL_FILES = (
+    "grammar.lark", "ast.py", "parser.py", "transformer.py", "treeless.py", "lalr_loop.py", "source.py",
+    "diagnostics.py",
+)
 _SOURCE_ID = "source"
 
 

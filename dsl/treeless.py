@@ -1,0 +1,165 @@
+"""Parser callbacks that build the AST while parsing, with no Lark tree in between.
+
+Each reduction gets the values of the symbols it matched: tokens, and for rules already reduced a
+*located value*, the plain tuple ``(value, start, end, depth)``. ``start``/``end`` cover every token the
+rule matched, widened by enclosing inlined rules (``?rule: "(" expr ")"``), -1 when it has none;
+``depth`` is the height of the tree Lark would have built (inlined and ``_rule`` levels do not count).
+A tuple is the cheapest object Python builds, and no built value ever reaches the loop bare as a tuple
+(every one is wrapped), so ``type(x) is tuple`` tells a located value from a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lark import Token, Tree
+from lark.grammar import Rule
+
+from kpl.dsl.source import NO_SPAN, Span
+from kpl.dsl.transformer import BUILDER
+
+__all__ = ["Callback", "located_value", "passthrough", "treeless_callbacks"]
+
+Callback = Callable[[list[Any]], Any]
+_Plan = list[tuple[int, int, bool]]  # (index in the matched symbols, Nones before it, splice it)
+
+_new_object = object.__new__
+_set_start: Callable[[Span, int], None] = getattr(Span, "start").__set__  # noqa: B009 - the slot itself
+_set_end: Callable[[Span, int], None] = getattr(Span, "end").__set__  # noqa: B009
+
+
+def _span(start: int, end: int) -> Span:
+    """``Span(start, end)`` without the frozen dataclass's ``__init__`` (two slot stores instead)."""
+    span: Span = _new_object(Span)
+    _set_start(span, start)
+    _set_end(span, end)
+    return span
+
+
+def located_value(result: Any) -> tuple[Any, int]:
+    """The value of what a tree-less parse returned (a located value, or a bare token) and its tree depth."""
+    return (result[0], result[3]) if type(result) is tuple else (result, 0)
+
+
+def treeless_callbacks(rules: Iterable[Rule]) -> dict[Rule, Callback]:
+    """Parser callbacks that build the AST while parsing (no Lark tree), with the same children and
+    spans as ``ToAst`` over a tree built with ``propagate_positions`` and ``maybe_placeholders``.
+
+    Lark's own inline transformers cannot see positions, so this mirrors its tree builder: anonymous
+    tokens are filtered out, ``None`` fills each absent ``[optional]``, ``_rule`` children are spliced
+    and a ``?rule`` left with one child is that child (its extent widened to the rule's tokens)."""
+    return {rule: _rule_callback(rule) for rule in rules}
+
+
+def _placeholders(rule: Rule) -> list[int]:
+    """How many ``None`` go before each symbol of the expansion, and at its end."""
+    empty = rule.options.empty_indices
+    if not empty:
+        return [0] * (len(rule.expansion) + 1)
+    return [len(ones) for ones in "".join(str(int(b)) for b in empty).split("0")]
+
+
+def _plan(rule: Rule) -> tuple[_Plan, int]:
+    nones = _placeholders(rule)
+    plan: _Plan = []
+    pending = 0
+    for index, symbol in enumerate(rule.expansion):
+        pending += nones[index]
+        if rule.options.keep_all_tokens or not (symbol.is_term and getattr(symbol, "filter_out", False)):
+            plan.append((index, pending, not symbol.is_term and symbol.name.startswith("_")))
+            pending = 0
+    return plan, pending + nones[len(rule.expansion)]
+
+
+def passthrough(matched: list[Any]) -> Any:
+    """A ``?rule`` of one kept symbol: the child itself, extent unchanged (the loop does this inline)."""
+    return matched[0]
+
+
+def _rule_callback(rule: Rule) -> Callback:
+    plan, trailing = _plan(rule)
+    inline = bool(rule.options.expand1 and not rule.alias)
+    if inline and len(rule.expansion) == 1 and plan == [(0, 0, False)] and not trailing:
+        return passthrough
+    name = str(rule.alias or rule.origin.name)
+    splice = name.startswith("_")
+    build: Callable[[Span, list[Any]], Any] | None = None if splice else getattr(BUILDER, name, None)
+    simple = not trailing and all(before == 0 and not inner for _, before, inner in plan)
+    if (build is not None and simple and not inline and plan == [(0, 0, False)] and len(rule.expansion) == 1
+            and rule.expansion[0].is_term):
+        return _one_token(build)
+    return _general(name, build, plan, trailing, simple, inline, splice)
+
+
+def _one_token(build: Callable[[Span, list[Any]], Any]) -> Callback:
+    """A rule of one kept token (``name: IDENT``, literals): its extent is the token's."""
+
+    def callback(matched: list[Any]) -> Any:
+        token = matched[0]
+        start, end = token.start_pos, token.end_pos
+        return build(_span(start, end), matched), start, end, 1
+
+    return callback
+
+
+def _general(name: str, build: Callable[[Span, list[Any]], Any] | None, plan: _Plan, trailing: int,
+             simple: bool, inline: bool, splice: bool) -> Callback:
+    indices = [index for index, _, _ in plan]
+    every = indices == list(range(len(indices)))  # every symbol kept, in order (compared with the size below)
+
+    def callback(matched: list[Any]) -> Any:
+        start = end = -1
+        depth = 0
+        for child in matched:
+            if type(child) is tuple:
+                if child[3] > depth:
+                    depth = child[3]
+                if child[1] >= 0:
+                    end = child[2]
+                    if start < 0:
+                        start = child[1]
+            else:
+                end = child.end_pos
+                if start < 0:
+                    start = child.start_pos
+        if not simple:
+            children = _filtered(matched, plan, trailing)
+        elif every and len(matched) == len(indices):
+            children = [c[0] if type(c) is tuple else c for c in matched]
+        else:
+            children = [c[0] if type(c) is tuple else c for c in [matched[i] for i in indices]]
+        if inline and len(children) == 1:
+            return _inlined(matched, plan, children[0], start, end)
+        if splice:
+            return children, start, end, depth
+        span = _span(start, end) if start >= 0 else NO_SPAN
+        value = Tree(name, children) if build is None else build(span, children)
+        return value, start, end, depth + 1
+
+    return callback
+
+
+def _filtered(matched: list[Any], plan: _Plan, trailing: int) -> list[Any]:
+    children: list[Any] = []
+    for index, before, splice in plan:
+        if before:
+            children.extend([None] * before)
+        child = matched[index]
+        if splice:
+            children.extend(child[0])
+        else:
+            children.append(child[0] if type(child) is tuple else child)
+    if trailing:
+        children.extend([None] * trailing)
+    return children
+
+
+def _inlined(matched: list[Any], plan: _Plan, value: Any, start: int, end: int) -> Any:
+    """A ``?rule`` reduced to its one child: a token stays as it is, a built value takes the rule's extent."""
+    child = matched[plan[0][0]] if len(plan) == 1 and not plan[0][2] else None
+    if type(child) is tuple:
+        return child if start < 0 else (value, start, end, child[3])
+    if child is not None or value is None or isinstance(value, Token):
+        return child if child is not None else value
+    return value, start, end, 1
