@@ -375,20 +375,85 @@ def _free(capacity: ClusterCapacity) -> dict[str, Quantity] | None:
     return free
 
 
+class _Sums:
+    """Per resource name, how many pods request each distinct quantity, in the order first met.
+
+    Kubernetes sums keep the format of their first non-zero operand while no operand is negative, so the
+    counts give the same total and text as adding the per-placement products one by one. A negative request
+    makes ``exact`` false and the caller adds products in order instead.
+    """
+
+    __slots__ = ("counts", "exact", "first", "parsed")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[tuple[type, Any], list[Any]]] = {}
+        self.first: dict[str, Quantity] = {}
+        self.parsed: _Parsed = {}
+        self.exact = True
+
+    def add(self, requirements: Any, count: int) -> None:
+        requests = requirements.get("resourceRequest") if isinstance(requirements, Mapping) else None
+        if not isinstance(requests, Mapping):
+            return
+        for name in REQUEST_NAMES:
+            value = requests.get(name)
+            if not isinstance(value, str | int | float):
+                continue
+            key = (type(value), value)
+            entry = self.counts.get(name, {}).get(key)
+            if entry is None:
+                found = _quantity(value, self.parsed)
+                if found is None:
+                    continue
+                entry = self.counts.setdefault(name, {})[key] = [found, 0]
+                self.exact = self.exact and found.mantissa >= 0
+            entry[1] += count
+            if count and entry[0].mantissa and name not in self.first:
+                self.first[name] = entry[0]
+
+    def totals(self) -> dict[str, Quantity]:
+        return {name: _total(per_value.values(), self.first.get(name)) for name, per_value in self.counts.items()}
+
+
+def _total(entries: Iterable[list[Any]], first: Quantity | None) -> Quantity:
+    """``sum(quantity * count)`` printed in the format of the first non-zero term."""
+    pairs: list[tuple[Quantity, int]] = [(entry[0], entry[1]) for entry in entries]
+    low = min(q.exponent for q, _ in pairs)
+    mantissa = sum(q.mantissa * count * 10 ** (q.exponent - low) for q, count in pairs)
+    if first is None:
+        return Quantity(0, 0, pairs[-1][0].format)
+    big = any(q.big for q, _ in pairs) or not -(1 << 63) <= mantissa < (1 << 63)
+    return Quantity(mantissa, low, first.format, big=big)
+
+
 def cluster_report(
     capacity: ClusterCapacity, placements: Iterable[tuple[str, Mapping[str, Any], TargetCluster]]
 ) -> ClusterReport:
     """Sum what ``placements`` (binding label, binding spec, its entry here) put on the cluster."""
-    requests: dict[str, Quantity] = {}
+    sums = _Sums()
     replicas, names = 0, []
-    parsed: _Parsed = {}
+    placements = list(placements)
     for label, spec, target in placements:
         names.append(label)
-        pods, found = target_requests(spec, target, parsed)
-        replicas += pods
-        for name, amount in found.items():
-            requests[name] = requests[name] + amount if name in requests else amount
+        if not spec.get("components"):
+            replicas += target.replicas
+            sums.add(spec.get("replicaRequirements"), target.replicas)
+            continue
+        for count, requirements in _pod_counts(spec, target):
+            replicas += count
+            sums.add(requirements, count)
+    requests = sums.totals() if sums.exact else _ordered_sums(placements)
     return ClusterReport(capacity.name, replicas, tuple(sorted(names)), requests, _free(capacity))
+
+
+def _ordered_sums(placements: Iterable[tuple[str, Mapping[str, Any], TargetCluster]]) -> dict[str, Quantity]:
+    """The requests added product by product, as Kubernetes would (any operand may be negative)."""
+    requests: dict[str, Quantity] = {}
+    parsed: _Parsed = {}
+    for _, spec, target in placements:
+        for name, amount in target_requests(spec, target, parsed)[1].items():
+            requests[name] = requests[name] + amount if name in requests else amount
+    return requests
 
 
 # ------------------------------------------------------------------------------------ renderers
