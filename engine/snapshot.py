@@ -157,18 +157,30 @@ for _tag in ("binary", "set", "omap", "pairs"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse)
 
 
+_LEAVES = (str, int, float, type(None))
+
+
 def _depth(value: Any, limit: int | None = None) -> bool:
+    """Whether ``value`` nests at most ``limit`` levels (a scalar is one level), checked level by level."""
     limit = current_limits().nesting_depth if limit is None else limit
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    level, depth = [value], 1
+    while True:
+        children: list[Any] = []
+        for item in level:
+            if isinstance(item, _LEAVES):
+                continue
+            if isinstance(item, dict):
+                children.extend(item.values())
+            elif isinstance(item, list):
+                children.extend(item)
+            elif isinstance(item, Mapping):
+                children.extend(item.values())
+        if not children:
+            return True
+        depth += 1
         if depth > limit:
             return False
-        if isinstance(item, Mapping):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return True
+        level = children
 
 
 def _files(paths: Iterable[Path]) -> Iterator[Path]:

@@ -9,7 +9,7 @@ for their metadata: their ``spec`` is read by interpreter rules, which report pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,8 +166,55 @@ def _walk(value: Any, schema: Mapping[str, Any], path: tuple[str | int, ...]) ->
             yield ShapeProblem(path, message)
 
 
+_Check = Callable[[Any], bool]
+"""A compiled schema: whether a value has no shape problem at all."""
+
+
+def _compile(schema: Mapping[str, Any]) -> _Check:
+    """A fast yes/no check equivalent to :func:`_walk` finding nothing (built once per schema)."""
+    wanted = schema.get("type", "object")
+    names = wanted if isinstance(wanted, list) else [wanted]
+    types = tuple(kind for name in names for kind in _JSON_TYPES[name])
+    allow_bool = "boolean" in names
+    properties = {key: _compile(inner) for key, inner in schema.get("properties", {}).items()}
+    rest = _compile(schema["additionalProperties"]) if schema.get("additionalProperties") is not None else None
+    items = _compile(schema["items"]) if "items" in schema else None
+    scalar = "minimum" in schema or schema.get("format") == "quantity"
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, types) or (value.__class__ is bool and not allow_bool):
+            return False
+        if isinstance(value, dict):
+            for key, item in value.items():
+                inner = properties.get(key, rest)
+                if inner is not None and not inner(item):
+                    return False
+            return True
+        if isinstance(value, list):
+            return items is None or all(map(items, value))
+        return not scalar or _scalar_problem(value, schema) is None
+
+    return check
+
+
+def _root(kind: str) -> dict[str, Any]:
+    found = _KINDS.get(kind, _obj())
+    return {"type": "object", "properties": {"metadata": _METADATA, **found["properties"]}}
+
+
+_ROOTS: dict[str, dict[str, Any]] = {kind: _root(kind) for kind in _KINDS}
+_OTHER_ROOT = _root("")
+_CHECKS: dict[str, _Check] = {kind: _compile(schema) for kind, schema in _ROOTS.items()}
+_OTHER_CHECK = _compile(_OTHER_ROOT)
+
+
 def shape_problems(obj: Mapping[str, Any]) -> Iterator[ShapeProblem]:
-    """Every field of ``obj`` whose shape the engine cannot read, in document order."""
-    kind = _KINDS.get(str(obj.get("kind")), _obj())
-    schema = {"type": "object", "properties": {"metadata": _METADATA, **kind["properties"]}}
-    yield from _walk(obj, schema, ())
+    """Every field of ``obj`` whose shape the engine cannot read, in document order.
+
+    A compiled check per kind answers the common case (no problem) without building paths; only an object
+    that fails it is walked again to locate and describe its problems.
+    """
+    kind = str(obj.get("kind"))
+    if _CHECKS.get(kind, _OTHER_CHECK)(obj):
+        return
+    yield from _walk(obj, _ROOTS.get(kind, _OTHER_ROOT), ())
