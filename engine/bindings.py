@@ -288,9 +288,17 @@ decoding never sees them (the observed term is ``schedulerObservingAffinityName`
 
 
 def stored_binding(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of binding ``obj`` as Karmada reads it back from the API: status keys that are not
-    JSON field names are dropped, so they cannot steer the scheduler."""
-    binding = copy.deepcopy(dict(obj))
+    """Binding ``obj`` as Karmada reads it back from the API: status keys that are not JSON field names are
+    dropped, so they cannot steer the scheduler.
+
+    The binding and its ``metadata``, ``spec`` and ``status`` are new dictionaries; the values inside them are
+    shared with ``obj`` (the planner only reads them), so a caller that changes a nested value copies it first.
+    """
+    binding = dict(obj)
+    for key in ("metadata", "spec", "status"):
+        part = binding.get(key)
+        if isinstance(part, Mapping):
+            binding[key] = dict(part)
     status = binding.get("status")
     if isinstance(status, dict):
         for key in _NON_API_STATUS_FIELDS:
@@ -309,7 +317,7 @@ def build_binding(
     ``previous`` is the binding of the same name when one exists: its scheduling result and status are
     kept, while the resource, interpretation and policy fields are replaced.
     """
-    binding = stored_binding(previous) if previous is not None else _fresh_binding(obj)
+    binding = copy.deepcopy(stored_binding(previous)) if previous is not None else _fresh_binding(obj)
     binding.setdefault("metadata", {})
     spec = binding.setdefault("spec", {})
     policy_spec = policy.get("spec") or {}
