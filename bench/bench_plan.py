@@ -37,6 +37,7 @@ from kpl.engine import plan as plan_module
 from kpl.engine.plan import REPORT, Plan, load_plan_inputs
 from kpl.engine.report import PlacementReport
 from kpl.engine.report_json import write_report_json
+from kpl.plan_command import load_quietly
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_fleet import FleetShape, generate_fleet
@@ -95,10 +96,13 @@ def _counters(plan: Plan) -> dict[str, int]:
     return found
 
 
-def run_once(snapshot: Path) -> RunResult:
+def run_once(snapshot: Path, collector: bool = True) -> RunResult:
+    """One run; ``collector`` sets the garbage collector up as ``kpl plan`` does (the loaded inputs frozen,
+    young collections less often)."""
     result = RunResult()
     with _timed(result, "load"):
-        loaded = load_plan_inputs([], [snapshot])
+        loaded = load_quietly(lambda: load_plan_inputs([], [snapshot])) if collector else load_plan_inputs(
+            [], [snapshot])
     with _timed(result, "compile"):
         plan = Plan.compile(loaded.inputs)
     report = _evaluate(plan, result)
