@@ -38,9 +38,9 @@ class _StateLexer:
     order), the ignored and multi-line terminals, and per terminal its callback or, for names that may
     spell a keyword (Lark's "unless" callback), the keyword patterns."""
 
-    __slots__ = ("extra", "ignored", "match", "multiline")
+    __slots__ = ("bare", "extra", "ignored", "match", "multiline")
 
-    def __init__(self, lark_lexer: Any) -> None:
+    def __init__(self, lark_lexer: Any, position_only: frozenset[str]) -> None:
         scanner = lark_lexer.scanner  # built on first use, as Lark does
         patterns = tuple(scanner._mres)
         self.match: Callable[[str, int], Any] = patterns[0].match if len(patterns) == 1 else _first_of(patterns)
@@ -50,6 +50,8 @@ class _StateLexer:
         }
         self.ignored: frozenset[str] = frozenset(lark_lexer.ignore_types)
         self.multiline: frozenset[str] = frozenset(lark_lexer.newline_types)
+        callbacks = {kind for kind, extra in self.extra.items() if type(extra) is not tuple}
+        self.bare: frozenset[str] = position_only - self.multiline - callbacks - self.ignored
 
 
 def _first_of(patterns: tuple[Any, ...]) -> Callable[[str, int], Any]:
@@ -83,6 +85,16 @@ def _ignored_token(callback: Callable[[Token], Any], kind: str, value: str, pos:
     callback(_token(kind, value, pos, line, pos - line_start + 1, end_line, pos + len(value), end_column))
 
 
+def _make_token(kind: str, value: str, pos: int, line: int, line_start: int, stop: int,
+                multiline: frozenset[str]) -> tuple[Token, int, int]:
+    """The token of a kept terminal, and the line and the offset of its start after it."""
+    column = pos - line_start + 1
+    if kind in multiline and "\n" in value:
+        end_line, after = line + value.count("\n"), pos + value.rindex("\n") + 1
+        return _token(kind, value, pos, line, column, end_line, stop, stop - after + 1), end_line, after
+    return _token(kind, value, pos, line, column, line, stop, column + stop - pos), line, line_start
+
+
 def _token(kind: str, value: str, pos: int, line: int, column: int, end_line: int, end: int,
            end_column: int) -> Token:
     """A ``Token`` made as Lark's lexer makes it, without its constructor's argument handling."""
@@ -102,12 +114,14 @@ class LalrLoop:
     """Parses text with a Lark LALR front end's tables and lexer, calling ``callbacks`` on reductions.
 
     ``passthrough`` is the callback that returns its one child unchanged: reductions with it are done
-    by the loop itself."""
+    by the loop itself. Tokens of the terminals in ``position_only`` (ones every rule drops, such as
+    punctuation) reach the callbacks as ``(None, start, end, 0)`` instead of a ``Token``."""
 
-    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_rows", "_shared", "_start_states")
+    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_position_only", "_rows", "_shared", "_start_states")
 
     def __init__(self, frontend: Any, callbacks: Mapping[Any, Callable[[list[Any]], Any]],
-                 passthrough: Callable[[list[Any]], Any] | None = None) -> None:
+                 passthrough: Callable[[list[Any]], Any] | None = None,
+                 position_only: frozenset[str] = frozenset()) -> None:
         table = frontend.parser.parser.parse_table
         reductions: dict[int, _Action] = {}
         rows: list[_Row] = [{} for _ in range(max(table.states) + 1)]
@@ -130,12 +144,13 @@ class LalrLoop:
         self._lark_lexers: dict[int, Any] = dict(frontend.lexer.lexers)
         self._lexers: list[_StateLexer | None] = [None] * len(rows)
         self._shared: dict[int, _StateLexer] = {}
+        self._position_only = position_only
 
     def _lexer_of(self, state: int) -> _StateLexer:
         lark_lexer = self._lark_lexers[state]
         found = self._shared.get(id(lark_lexer))
         if found is None:
-            found = self._shared[id(lark_lexer)] = _StateLexer(lark_lexer)
+            found = self._shared[id(lark_lexer)] = _StateLexer(lark_lexer, self._position_only)
         self._lexers[state] = found
         return found
 
@@ -162,30 +177,30 @@ class LalrLoop:
                     line_start = text.rindex("\n", pos, stop) + 1
                 pos = stop
                 continue
-            value = match.group()
             if type(extra) is tuple:
-                kind, extra = _retype(extra, value, kind), None
-            column = pos - line_start + 1
-            if kind in lexer.multiline and "\n" in value:
-                line_before = line
-                line += value.count("\n")
-                line_start = pos + value.rindex("\n") + 1
-                token = _token(kind, value, pos, line_before, column, line, stop, stop - line_start + 1)
+                kind, extra = _retype(extra, match.group(), kind), None
+            if kind in lexer.bare:  # only its position matters
+                item: Any = (None, pos, stop, 0)
+                if trace is not None:
+                    column = pos - line_start + 1
+                    trace.append(_token(kind, match.group(), pos, line, column, line, stop, column + stop - pos))
+                pos = stop
+                symbol = kind
             else:
-                token = _token(kind, value, pos, line, column, line, stop, column + stop - pos)
-            pos = stop
-            if extra is not None:
-                token = extra(token)  # type: ignore[operator]
-                if not isinstance(token, Token):
-                    raise LexError("a lexer callback must return a token")
-            if trace is not None:
-                trace.append(token)
-            symbol = token.type
+                item, line, line_start = _make_token(kind, match.group(), pos, line, line_start, stop, lexer.multiline)
+                token, pos = item, stop
+                if extra is not None:
+                    item = token = extra(token)  # type: ignore[operator]
+                    if not isinstance(token, Token):
+                        raise LexError("a lexer callback must return a token")
+                if trace is not None:
+                    trace.append(token)
+                symbol = token.type
             while True:
                 action = rows[stack[-1]][symbol]
                 if type(action) is int:
                     stack.append(action)
-                    values.append(token)
+                    values.append(item)
                     break
                 if type(action) is str:  # hands its one child on: only the state changes
                     stack[-1] = rows[stack[-2]][action]

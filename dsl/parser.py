@@ -26,7 +26,7 @@ from kpl.dsl.diagnostics import Diagnostic, did_you_mean
 from kpl.dsl.lalr_loop import LalrLoop
 from kpl.dsl.source import Source, Span
 from kpl.dsl.transformer import ToAst
-from kpl.dsl.treeless import located_value, passthrough, treeless_callbacks
+from kpl.dsl.treeless import located_value, passthrough, position_only_terminals, treeless_callbacks
 
 __all__ = ["keywords", "ParseResult", "parse", "parse_expression", "parse_source"]
 
@@ -225,7 +225,7 @@ def _fast_frontend() -> LalrLoop:
     frontend = _parser().parser
     table = frontend.parser.parser.parse_table
     reduced = {rule for row in table.states.values() for action, rule in row.values() if action is Reduce}
-    return LalrLoop(frontend, treeless_callbacks(reduced), passthrough)
+    return LalrLoop(frontend, treeless_callbacks(reduced), passthrough, position_only_terminals(_parser().rules))
 
 
 def _build_fast(text: str, start: str) -> Any:

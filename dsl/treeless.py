@@ -19,7 +19,7 @@ from lark.grammar import Rule
 from kpl.dsl.source import NO_SPAN, Span
 from kpl.dsl.transformer import BUILDER
 
-__all__ = ["Callback", "located_value", "passthrough", "treeless_callbacks"]
+__all__ = ["Callback", "located_value", "passthrough", "position_only_terminals", "treeless_callbacks"]
 
 Callback = Callable[[list[Any]], Any]
 _Plan = list[tuple[int, int, bool]]  # (index in the matched symbols, Nones before it, splice it)
@@ -50,6 +50,19 @@ def treeless_callbacks(rules: Iterable[Rule]) -> dict[Rule, Callback]:
     tokens are filtered out, ``None`` fills each absent ``[optional]``, ``_rule`` children are spliced
     and a ``?rule`` left with one child is that child (its extent widened to the rule's tokens)."""
     return {rule: _rule_callback(rule) for rule in rules}
+
+
+def position_only_terminals(rules: Iterable[Rule]) -> frozenset[str]:
+    """Terminals that every rule drops (punctuation, most keywords): the callbacks only need their
+    positions, so the parser may hand them over as ``(None, start, end, 0)``."""
+    kept: set[str] = set()
+    dropped: set[str] = set()
+    for rule in rules:
+        for symbol in rule.expansion:
+            if symbol.is_term:
+                drop = getattr(symbol, "filter_out", False) and not rule.options.keep_all_tokens
+                (dropped if drop else kept).add(str(symbol.name))
+    return frozenset(dropped - kept)
 
 
 def _placeholders(rule: Rule) -> list[int]:
