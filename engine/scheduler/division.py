@@ -24,7 +24,7 @@ from typing import Any
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView, compile_affinity
 from kpl.engine.scheduler.errors import SchedulingError, UnschedulableError, wrap_error
-from kpl.engine.scheduler.gosort import go_sort_by_key_desc
+from kpl.engine.scheduler.gosort import go_order_desc, go_sort_by_key_desc
 from kpl.engine.scheduler.types import (
     BindingSpecView,
     ClusterDetail,
@@ -33,7 +33,7 @@ from kpl.engine.scheduler.types import (
     is_multi_template_applicable,
     sum_of_replicas,
 )
-from kpl.engine.scheduler.webster import ClusterWeight, dispense_by_weight, spread_by_target_clusters
+from kpl.engine.scheduler.webster import ClusterWeight, dispense_by_weight, divide_seats, spread_by_target_clusters
 
 __all__ = [
     "Strategy",
@@ -214,8 +214,34 @@ def _scale_up(
     scheduled: Sequence[TargetCluster],
     uid: str,
 ) -> list[TargetCluster]:
-    available = [TargetCluster(c.name, c.allocatable_replicas) for c in candidates]
-    return _divide(strategy, target, _sorted_desc(available), scheduled, uid, {t.name for t in scheduled})
+    """:func:`_divide` over the candidates' allocatable replicas sorted as Go sorts them, as name and weight
+    arrays (the order is remembered per weight sequence), keeping zero entries of ``scheduled`` clusters."""
+    weights = tuple([c.allocatable_replicas for c in candidates])
+    total = _int32(sum(weights))
+    if total < target:
+        raise UnschedulableError(f"Clusters available replicas {total} are not enough to schedule.")
+    order: Sequence[int] = go_order_desc(weights)
+    if strategy is Strategy.AGGREGATED:
+        order = _covering_order(order, weights, candidates, scheduled, target)
+    elif strategy is not Strategy.DYNAMIC_WEIGHT:
+        raise SchedulingError(f"undefined strategy type: {strategy.value}")
+    votes = {candidates[index].name: weights[index] for index in order}
+    return merge_target_clusters(scheduled, divide_seats(target, votes, uid, {t.name for t in scheduled}))
+
+
+def _covering_order(order: Sequence[int], weights: Sequence[int], candidates: Sequence[ClusterDetail],
+                    scheduled: Sequence[TargetCluster], target: int) -> Sequence[int]:
+    """:func:`_used_first` then :func:`_covering_prefix`, over positions."""
+    used = {t.name for t in scheduled if t.replicas > 0}
+    if used:
+        order = [i for i in order if candidates[i].name in used] + [
+            i for i in order if candidates[i].name not in used]
+    total = 0
+    for count, index in enumerate(order, 1):
+        total = _int32(total + weights[index])
+        if total >= target:
+            return order[:count]
+    return order
 
 
 def _fresh(
@@ -304,7 +330,8 @@ def _assign_to_clusters(
         result = assign_by_duplicated(candidates, spec.replicas)
     elif strategy is Strategy.STATIC_WEIGHT:
         preference = (placement.get("replicaScheduling") or {}).get("weightPreference")
-        result = assign_by_static_weight(candidates, preference, spec.replicas, spec.uid)
+        weights = {weight.name: weight.weight for weight in static_weight_list(candidates, preference)}
+        result = divide_seats(spec.replicas, weights, spec.uid, ())
     else:
         fresh = reschedule_required(spec.reschedule_triggered_at, (status or {}).get("lastScheduledTime"))
         result = assign_by_dynamic(strategy, candidates, spec, fresh)

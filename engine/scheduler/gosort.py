@@ -13,10 +13,11 @@ ties, or of at most 12 elements, are sorted by Python's stable sort, which gives
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-__all__ = ["go_sort", "go_sort_by_key_desc"]
+__all__ = ["go_order_desc", "go_sort", "go_sort_by_key_desc"]
 
 T = TypeVar("T")
 Less = Callable[[T, T], bool]
@@ -238,3 +239,11 @@ def go_sort_by_key_desc(items: Sequence[T], key: Callable[[T], int]) -> list[T]:
         order = sorted(range(len(items)), key=keys.__getitem__, reverse=True)
         return [items[index] for index in order]
     return go_sort(items, lambda x, y: key(x) > key(y))
+
+
+@functools.lru_cache(maxsize=1024)
+def go_order_desc(keys: tuple[int, ...]) -> tuple[int, ...]:
+    """The positions of ``keys`` in the order :func:`go_sort_by_key_desc` leaves them. The algorithm only
+    compares keys, so the order depends on them alone; it is remembered for the key sequences seen last
+    (bindings of one stage divide over the same candidates)."""
+    return tuple(go_sort_by_key_desc(range(len(keys)), keys.__getitem__))

@@ -47,8 +47,6 @@ from kpl.engine.scheduler.types import (
     ClusterDetail,
     TargetCluster,
     is_multi_template_applicable,
-    sum_of_replicas,
-    targets_from_api,
     targets_to_api,
 )
 
@@ -493,6 +491,13 @@ class _Stage:
     ordered: tuple[ClusterDetail, ...]
     views: Mapping[str, ClusterView]
     explanations: tuple[ClusterExplanation, ...]
+    marked: dict[tuple[Any, ...], tuple[ClusterExplanation, ...]] | None = field(default=None, compare=False)
+    """The explanations after selection, per selected names (and their replicas), for a stage shared by
+    bindings; ``None`` for a stage patched for one binding."""
+    selections: dict[tuple[Any, ...], tuple[ClusterDetail, ...] | SchedulingError] | None = field(
+        default=None, compare=False)
+    """The selected clusters (or the selection's error) per replicas and gates, for a stage shared by bindings:
+    the stage fixes the placement, the order and the components."""
 
 
 def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: SharedWork) -> _Stage:
@@ -503,7 +508,7 @@ def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: 
         spec = {key: value for key, value in context.spec.items() if key != "clusters"}
         details = build_cluster_details(scored, spec, status, context.gates, context.estimate)
     explanations = _explain(rejected, context.views, details, (), None, shared)
-    return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations)
+    return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations, {}, {})
 
 
 def _run_staged(
@@ -526,19 +531,40 @@ def _run_staged(
     if not stage.ordered:
         error = FitError(fit_error_message(len(context.views), [o.reason for _, o in stage.rejected]))
         return Attempt(observed, None, error, stage.explanations)
-    selected: list[ClusterDetail] = []
+    selected: Sequence[ClusterDetail] = ()
     try:
-        placement = context.spec.get("placement") or {}
-        replicas = int(context.spec.get("replicas") or 0)
-        grouped = group_clusters(stage.ordered, placement, replicas, stage.views, presorted=True)
-        try:
-            selected = _select_grouped(grouped, context.spec, context.gates)
-        except SchedulingError as error:
-            raise wrap_error("failed to select clusters", error) from error
+        selected = _stage_selection(stage, context)
         targets = _assign(selected, context, status)
     except SchedulingError as error:
         return Attempt(observed, None, error, _mark_selected(stage, selected, None, shared))
     return Attempt(observed, tuple(targets), None, _mark_selected(stage, selected, targets, shared))
+
+
+def _stage_selection(stage: _Stage, context: _Context) -> Sequence[ClusterDetail]:
+    """The clusters selected from the stage's order, remembered per replicas and gates on a shared stage."""
+    if stage.selections is None:
+        return _selection(stage, context)
+    key = (int(context.spec.get("replicas") or 0), context.gates.overrides)
+    found = stage.selections.get(key)
+    if found is None:
+        try:
+            found = tuple(_selection(stage, context))
+        except SchedulingError as error:
+            found = error
+        stage.selections[key] = found
+    if isinstance(found, SchedulingError):
+        raise found.with_traceback(None)
+    return found
+
+
+def _selection(stage: _Stage, context: _Context) -> list[ClusterDetail]:
+    placement = context.spec.get("placement") or {}
+    replicas = int(context.spec.get("replicas") or 0)
+    grouped = group_clusters(stage.ordered, placement, replicas, stage.views, presorted=True)
+    try:
+        return _select_grouped(grouped, context.spec, context.gates)
+    except SchedulingError as error:
+        raise wrap_error("failed to select clusters", error) from error
 
 
 def _patched(
@@ -578,7 +604,27 @@ def _mark_selected(
 ) -> tuple[ClusterExplanation, ...]:
     if not selected:
         return stage.explanations
-    explained = list(stage.explanations)
+    if stage.marked is None:
+        return _marked(stage.explanations, selected, targets, shared)
+    names = tuple([detail.name for detail in selected])
+    key = (names, tuple([(target.name, target.replicas) for target in targets or ()]))
+    found = stage.marked.get(key)
+    if found is None:
+        base = stage.marked.get((names,))
+        if base is None:
+            base = stage.marked[(names,)] = _marked(stage.explanations, selected, None, shared)
+        found = stage.marked[key] = _marked(base, [d for d in selected if d.name in dict(key[1])], targets, shared)
+    return found
+
+
+def _marked(
+    explanations: tuple[ClusterExplanation, ...], selected: Sequence[ClusterDetail],
+    targets: Sequence[TargetCluster] | None, shared: SharedWork,
+) -> tuple[ClusterExplanation, ...]:
+    """``explanations`` with ``selected`` marked selected with the replicas ``targets`` give them."""
+    if not selected:
+        return explanations
+    explained = list(explanations)
     assigned = {target.name: target.replicas for target in targets or ()}
     rows = [(detail.name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
              detail.overflow_order, True, assigned.get(detail.name)) for detail in selected]
@@ -735,10 +781,19 @@ def _term(terms: Any, name: str) -> Any:
     return next((t for t in terms or () if (t.get("affinityName") or "") == name), None)
 
 
+def _as_json(value: Any) -> str | None:
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+
+
 def placement_changed(placement: Mapping[str, Any], applied: str | None, observed: str) -> bool:
     """Whether ``placement`` differs from the one recorded at the last result patch (spec §4.7)."""
     if not applied:
         return True
+    if _as_json(placement) == applied:
+        return False
     try:
         old = _normalized(json.loads(applied))
     except ValueError:
@@ -765,15 +820,15 @@ def replicas_changed(spec: Mapping[str, Any], gates: FeatureGates) -> bool:
     strategy = (spec.get("placement") or {}).get("replicaScheduling")
     if strategy is None:
         return False
-    previous = targets_from_api(spec.get("clusters"))
+    previous = [int(entry.get("replicas") or 0) for entry in spec.get("clusters") or ()]
     if gates.enabled(MULTIPLE_POD_TEMPLATES_SCHEDULING) and spec.get("components") and not previous:
         return True
     replicas = int(spec.get("replicas") or 0)
     kind = strategy.get("replicaSchedulingType")
     if kind == "Duplicated":
-        return any(target.replicas != replicas for target in previous)
+        return any(held != replicas for held in previous)
     if kind == "Divided":
-        return sum_of_replicas(previous) != replicas
+        return sum(previous) != replicas
     return False
 
 

@@ -32,7 +32,7 @@ from kpl.engine.scheduler.capacity import MAX_INT32, ClusterCapacity
 from kpl.engine.scheduler.estimator import UNAUTHENTIC_REPLICA, combine_estimates, general_estimates
 from kpl.engine.scheduler.filters import FilterOutcome, FilterPlan, is_workload
 from kpl.engine.scheduler.types import BindingSpecView, is_multi_template_applicable
-from kpl.engine.scheduler.webster import fnv1a_32
+from kpl.engine.scheduler.webster import odd_uid
 
 __all__ = ["STATUS_FIELDS_READ", "FilteredClusters", "ScheduleKey", "SharedWork", "canonical", "schedule_key",
            "uid_parity"]
@@ -58,7 +58,7 @@ written in another key order only miss the cache); several times cheaper than :f
 
 def uid_parity(uid: str) -> int:
     """What Webster's tie-breaker reads from a UID: 1 for a non-empty UID with an odd FNV-1a hash."""
-    return 1 if uid and fnv1a_32(uid.encode("utf-8")) & 1 else 0
+    return 1 if uid and odd_uid(uid) else 0
 
 
 ScheduleKey = tuple[str, str, int, tuple[tuple[str, bool], ...], bool]

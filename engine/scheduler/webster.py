@@ -10,6 +10,7 @@ by the parity of the FNV-1a 32-bit hash of the workload UID: fewer seats first, 
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ __all__ = [
     "by_seats_then_name_ascending",
     "by_seats_then_name_descending",
     "dispense_by_weight",
+    "divide_seats",
     "fnv1a_32",
+    "odd_uid",
     "spread_by_target_clusters",
     "tie_breaker_by_uid",
 ]
@@ -69,9 +72,16 @@ def fnv1a_32(data: bytes) -> int:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def odd_uid(uid: str) -> bool:
+    """Whether the FNV-1a hash of ``uid`` is odd (remembered for the UIDs seen last: a binding's UID is read by
+    its memo key and again by its division)."""
+    return bool(fnv1a_32(uid.encode("utf-8")) & 1)
+
+
 def tie_breaker_by_uid(uid: str) -> TieBreaker:
     """Fewer seats first, then names ascending for an empty UID or an even hash, descending for odd."""
-    if uid and fnv1a_32(uid.encode("utf-8")) & 1:
+    if uid and odd_uid(uid):
         return by_seats_then_name_descending
     return by_seats_then_name_ascending
 
@@ -126,10 +136,35 @@ def _allocate(
     names = list(dict.fromkeys([*seats, *votes]))
     if not names:
         return None
-    new_seats = max(new_seats, 0)
-    if tie_breaker in _BUILT_IN_ORDERS and _floats_are_exact(votes, seats, new_seats):
+    final = dict.fromkeys(names, 0)
+    final.update(seats)
+    final.update(_allocate_contenders(max(new_seats, 0), names, votes, seats, tie_breaker))
+    return final
+
+
+def _allocate_contenders(
+    new_seats: int, names: list[str], votes: Mapping[str, int], seats: Mapping[str, int],
+    tie_breaker: TieBreaker | None,
+) -> dict[str, int]:
+    """The final seats of the parties that can win one (:func:`_contenders`); the others keep theirs."""
+    names = _contenders(new_seats, names, votes, seats)
+    if not names:
+        return {}
+    if tie_breaker in _BUILT_IN_ORDERS and _floats_are_exact([votes.get(n, 0) for n in names], seats, new_seats):
         return _allocate_by_keys(new_seats, names, votes, seats, _BUILT_IN_ORDERS[tie_breaker])
     return _allocate_by_entries(new_seats, names, votes, seats, tie_breaker)
+
+
+def _contenders(new_seats: int, names: list[str], votes: Mapping[str, int], seats: Mapping[str, int]) -> list[str]:
+    """The parties that can win a seat. Without initial seats, a party whose votes are below the
+    ``new_seats``-th largest never does: each of the ``new_seats`` parties with more votes has a higher
+    priority than it until it holds a seat, so they take every seat first."""
+    if seats or new_seats >= len(names):
+        return names
+    if new_seats == 0:
+        return []
+    floor = heapq.nlargest(new_seats, votes.values())[-1]
+    return [name for name in names if votes[name] >= floor]
 
 
 _BUILT_IN_ORDERS: Mapping[TieBreaker | None, bool] = {
@@ -139,13 +174,13 @@ _BUILT_IN_ORDERS: Mapping[TieBreaker | None, bool] = {
 }
 
 
-def _floats_are_exact(votes: Mapping[str, int], seats: Mapping[str, int], new_seats: int) -> bool:
+def _floats_are_exact(votes: Iterable[int], seats: Mapping[str, int], new_seats: int) -> bool:
     """Whether float quotients order every pair of priorities exactly as the rationals do.
 
     Distinct ratios ``a/b`` and ``c/d`` differ by at least ``1/(b*d)``; when ``max_votes * b * d`` stays
     below 2**52 that gap is wider than a float's rounding, and equal ratios divide to equal floats.
     """
-    largest_vote = max((abs(v) for v in votes.values()), default=0)
+    largest_vote = max(map(abs, votes), default=0)
     largest_divisor = 2 * (max(seats.values(), default=0) + new_seats) + 1
     return largest_vote * largest_divisor * largest_divisor < 1 << 52
 
@@ -202,6 +237,8 @@ def _dispense(
 ) -> list[TargetCluster]:
     if replicas == 0 and initial:
         return list(initial)
+    if not initial and zeros is not None:
+        return divide_seats(replicas, dict(weights), uid, zeros)
     if sum(weight for _, weight in weights) == 0:
         return list(initial)
     seats = {target.name: target.replicas for target in initial}
@@ -209,6 +246,19 @@ def _dispense(
     if zeros is None:
         return [TargetCluster(name, final[name]) for name in sorted(final)]
     return [TargetCluster(name, final[name]) for name in sorted(final) if final[name] or name in zeros]
+
+
+def divide_seats(replicas: int, votes: Mapping[str, int], uid: str, zeros: Collection[str]) -> list[TargetCluster]:
+    """``replicas`` seats by Webster over ``votes`` from no initial seats, with the dispenser's tie-breaker for
+    ``uid``: the parties that won seats, and those named in ``zeros`` with 0, sorted by name; ``[]`` when the
+    votes sum to 0. Only the parties that can win a seat are looked at (:func:`_contenders`)."""
+    if sum(votes.values()) == 0:
+        return []
+    won = _allocate_contenders(max(replicas, 0), list(votes), votes, {}, tie_breaker_by_uid(uid))
+    names = [name for name, seats in won.items() if seats]
+    names.extend(name for name in zeros if name in votes and not won.get(name))
+    names.sort()
+    return [TargetCluster(name, won.get(name, 0)) for name in names]
 
 
 def spread_by_target_clusters(
