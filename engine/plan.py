@@ -19,7 +19,6 @@ deterministic; :meth:`Plan.invalidate` marks nodes and everything downstream dir
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,18 +44,12 @@ from kpl.engine.library import Library, builtin_library, library_with
 from kpl.engine.matching import POLICY, PolicyView, ResourceView
 from kpl.engine.plan_failover import compute_failover, failover_notes
 from kpl.engine.plan_incremental import ClusterChange, DependencyIndex, affected_schedules, refreshed_fleet
-from kpl.engine.plan_quota import adjust_for_quota, compute_quota, quota_node
+from kpl.engine.plan_quota import compute_quota, quota_node
+from kpl.engine.plan_report import ReportState
 from kpl.engine.plan_simulate import compute_simulation
 from kpl.engine.policy import apply_admission_defaults, compile_quota
 from kpl.engine.project import load_project
-from kpl.engine.report import (
-    BindingReport,
-    ClusterReport,
-    PlacementReport,
-    PolicyReport,
-    ResourceRef,
-    cluster_report,
-)
+from kpl.engine.report import PlacementReport, ResourceRef
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.pipeline import Fleet, ScheduleFailure, ScheduleResult, needs_scheduling, schedule
@@ -79,8 +72,6 @@ FLEET = "fleet"
 SIMULATION = "simulation"
 MODE_POLICIES = "policies"
 MODE_BINDINGS = "bindings"
-_PP_CLAIM = ("propagationpolicy.karmada.io/namespace", "propagationpolicy.karmada.io/name")
-_CPP_CLAIM = "clusterpropagationpolicy.karmada.io/name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +149,7 @@ class Plan:
         self._kinds: dict[str, list[str]] = {}
         self._kinds_size = -1
         self._reads = DependencyIndex()
-        self._entries: dict[str, tuple[BuiltBinding, ScheduleOutcome, _Entry]] = {}
-        self._placements: dict[str, tuple[ClusterCapacity, list[_Placed], ClusterReport]] = {}
+        self._report = ReportState()
 
     # ------------------------------------------------------------------ compile
     @classmethod
@@ -302,7 +292,7 @@ class Plan:
         """Replace the graph with a fresh one over ``inputs`` (every node is recomputed)."""
         fresh = Plan.compile(inputs)
         self.inputs, self.graph, self.results, self._dirty = inputs, fresh.graph, {}, fresh._dirty
-        self._entries, self._placements = {}, {}
+        self._report = ReportState()
 
 
 def _cluster_key(obj: Mapping[str, Any]) -> tuple[str, ...]:
@@ -504,96 +494,16 @@ def compute_schedule(plan: Plan, node: str) -> ScheduleOutcome | None:
 # ------------------------------------------------------------------------------------ the report
 
 
-def _claimed_policy(binding: Mapping[str, Any]) -> PolicyReport | None:
-    notes = _meta(binding).get("annotations") or {}
-    if notes.get(_PP_CLAIM[1]):
-        return PolicyReport(POLICY, str(notes.get(_PP_CLAIM[0]) or ""), str(notes[_PP_CLAIM[1]]))
-    if notes.get(_CPP_CLAIM):
-        return PolicyReport("ClusterPropagationPolicy", "", str(notes[_CPP_CLAIM]))
-    return None
-
-
-def _binding_report(
-    built: BuiltBinding, outcome: ScheduleOutcome, identity: tuple[str, str, str]
-) -> BindingReport:
-    binding = built.binding or {}
-    spec = binding.get("spec") or {}
-    result = outcome.result
-    error = outcome.error
-    policy = PolicyReport.from_choice(built.choice) if built.choice is not None else _claimed_policy(binding)
-    components = tuple(
-        (str(c.get("name") or ""), int(c.get("replicas") or 0)) for c in spec.get("components") or ()
-    )
-    return BindingReport(
-        *identity, resource=built.resource, policy=policy, interpretation=built.interpretation,
-        replicas=int(spec.get("replicas") or 0), components=components, trigger=outcome.trigger,
-        clusters=None if error is not None else outcome.effective(), previous=outcome.previous, error=error,
-        condition=result.condition if result is not None else None,
-        affinity_name=result.observed_affinity_name if result is not None else "",
-        explanations=result.explanations if result is not None else (),
-    )
-
-
-def _identity(built: BuiltBinding) -> tuple[str, str, str]:
-    if built.binding is not None:
-        return binding_key(built.binding)
-    namespace = built.resource.namespace
-    kind = "ResourceBinding" if namespace else "ClusterResourceBinding"
-    return kind, namespace, binding_name(built.resource.kind, built.resource.name)
-
-
-_Entry = tuple[BindingReport, BuiltBinding, ScheduleOutcome]
-_Placed = tuple[str, Mapping[str, Any], TargetCluster]
-
-
-def _cluster_reports(plan: Plan, entries: list[_Entry]) -> list[ClusterReport]:
-    """Each cluster's report; one whose capacity and placements are those of the previous evaluation keeps
-    its previous report."""
-    placed: dict[str, list[_Placed]] = defaultdict(list)
-    for report, built, outcome in entries:
-        spec = (built.binding or {}).get("spec") or {}
-        label = f"{report.namespace}/{report.name}" if report.namespace else report.name
-        for target in outcome.effective() if built.binding is not None else ():
-            placed[target.name].append((label, spec, target))
-    clusters: list[ClusterNode] = [plan.results[n] for n in plan.nodes_of("cluster")]
-    reports: list[ClusterReport] = []
-    for cluster in clusters:
-        name, found = cluster.view.name, placed.get(cluster.view.name, [])
-        cached = plan._placements.get(name)
-        if cached is None or cached[0] is not cluster.capacity or cached[1] != found:
-            cached = plan._placements[name] = (cluster.capacity, found, cluster_report(cluster.capacity, found))
-        reports.append(cached[2])
-    return reports
-
-
-def _entry(plan: Plan, schedule_node: str, built: BuiltBinding, outcome: ScheduleOutcome) -> _Entry:
-    """The binding's report entry, reused while its binding and (quota-adjusted) outcome are unchanged."""
-    adjusted = adjust_for_quota(plan, schedule_node, outcome)
-    cached = plan._entries.get(schedule_node)
-    if cached is not None and cached[0] is built and (cached[1] is adjusted or cached[1] == adjusted):
-        return cached[2]
-    entry = (_binding_report(built, adjusted, _identity(built)), built, adjusted)
-    plan._entries[schedule_node] = (built, adjusted, entry)
-    return entry
-
-
 def compute_report(plan: Plan, node: str) -> PlacementReport:
-    entries: list[_Entry] = []
-    unmatched: list[ResourceRef] = []
-    for schedule_node in plan.nodes_of("schedule"):
-        built: BuiltBinding = plan.results["binding:" + schedule_node.removeprefix("schedule:")]
-        outcome: ScheduleOutcome | None = plan.results[schedule_node]
-        if outcome is None:
-            unmatched.append(built.resource)
-            continue
-        entries.append(_entry(plan, schedule_node, built, outcome))
-    entries.sort(key=lambda e: (e[0].namespace, e[0].name, e[0].kind))
+    """The report; its bindings, unmatched resources and cluster sections are patched from the previous
+    evaluation's where the plan changed (:class:`kpl.engine.plan_report.ReportState`)."""
+    bindings, unmatched, clusters = plan._report.refresh(plan)
     return PlacementReport(
         mode=MODE_POLICIES if plan.inputs.from_policies else MODE_BINDINGS,
         feature_gates=dict(plan.inputs.gates.overrides),
-        bindings=tuple(e[0] for e in entries),
-        clusters=tuple(_cluster_reports(plan, entries)),
-        unmatched=tuple(sorted(unmatched, key=lambda r: (r.namespace, r.kind, r.name, r.api_version))),
+        bindings=bindings,
+        clusters=clusters,
+        unmatched=unmatched,
         quotas=tuple(plan.results[n] for n in plan.nodes_of("quota")),
         failed_clusters=plan.inputs.failed_clusters,
         failovers=tuple(r for n in plan.nodes_of("failover") if (r := plan.results[n]) is not None),

@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from itertools import compress
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, cast
 
 from rich import box
 from rich.console import Console
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "REQUEST_NAMES",
     "BindingReport",
     "ClusterReport",
     "ExplanationIndex",
@@ -40,11 +43,14 @@ __all__ = [
     "cluster_report",
     "explanation_groups",
     "explanation_json",
+    "free_of",
     "index_explanations",
+    "quantity_of",
     "render_json",
     "render_markdown",
     "render_text",
     "report_to_json",
+    "sum_total",
     "target_requests",
 ]
 
@@ -202,47 +208,57 @@ class ExplanationIndex:
         return [explanation_json(e) for e in self.table]
 
 
+_FIELDS = attrgetter("name", "filter_plugin", "reason", "skipped_deleting", "score", "allocatable_replicas",
+                     "available_replicas", "overflow_order")
+"""Every field of a ClusterExplanation but ``selected`` and ``replicas``: what its table entry is found by."""
+
+
 class _Indexer:
     """Builds an :class:`ExplanationIndex`; explanations are found by identity first (the scheduler shares
-    equal ones), then by value."""
+    equal ones), then by value, and a list by identity first, then position by position."""
 
-    __slots__ = ("by_id", "by_value", "lists", "set_ids", "table")
+    __slots__ = ("by_value", "changed", "kept", "lists", "numbers", "set_ids", "table")
 
     def __init__(self) -> None:
-        self.by_id: dict[int, tuple[ClusterExplanation, int, bool]] = {}
-        self.by_value: dict[ClusterExplanation, int] = {}
-        self.lists: dict[int, _Reference | None] = {}
+        self.numbers: dict[int, int] = {}  # id of an explanation met -> its table position
+        self.changed: set[int] = set()  # ids of explanations met that select their cluster or give replicas
+        self.kept: list[ClusterExplanation] = []  # holds every explanation met, so its id stays its own
+        self.by_value: dict[tuple[Any, ...], int] = {}
+        self.lists: dict[int, tuple[tuple[ClusterExplanation, ...], _Reference | None]] = {}
         self.set_ids: dict[tuple[int, ...], int] = {}
         self.table: list[ClusterExplanation] = []
 
-    def _base(self, found: ClusterExplanation) -> tuple[ClusterExplanation, int, bool]:
+    def _number(self, found: ClusterExplanation) -> int:
         changed = found.selected or found.replicas is not None
-        base = replace(found, selected=False, replicas=None) if changed else found
-        number = self.by_value.get(base)
+        key = _FIELDS(found)
+        number = self.by_value.get(key)
         if number is None:
-            number = self.by_value[base] = len(self.table)
-            self.table.append(base)
-        entry = self.by_id[id(found)] = (found, number, changed)  # holding ``found`` keeps its id its own
-        return entry
+            number = self.by_value[key] = len(self.table)
+            self.table.append(replace(found, selected=False, replicas=None) if changed else found)
+        self.numbers[id(found)] = number
+        self.kept.append(found)
+        if changed:
+            self.changed.add(id(found))
+        return number
 
     def reference(self, explanations: tuple[ClusterExplanation, ...]) -> _Reference | None:
         if not explanations:
             return None
-        if id(explanations) in self.lists:
-            return self.lists[id(explanations)]
-        positions: list[int] = []
-        changes: list[ClusterExplanation] = []
-        by_id = self.by_id
-        for found in explanations:
-            entry = by_id.get(id(found)) or self._base(found)
-            positions.append(entry[1])
-            if entry[2]:
-                changes.append(found)
-        key = tuple(positions)
+        known = self.lists.get(id(explanations))
+        if known is not None:
+            return known[1]
+        ids = list(map(id, explanations))
+        positions = list(map(self.numbers.get, ids))
+        if None in positions:
+            positions = [self._number(found) if number is None else number
+                         for found, number in zip(explanations, positions, strict=True)]
+        changes = tuple(compress(explanations, map(self.changed.__contains__, ids)))
+        key = tuple(cast("list[int]", positions))
         number = self.set_ids.get(key)
         if number is None:
             number = self.set_ids[key] = len(self.set_ids)
-        result = self.lists[id(explanations)] = (number, tuple(changes))
+        result: _Reference = (number, changes)
+        self.lists[id(explanations)] = (explanations, result)
         return result
 
 
@@ -306,7 +322,7 @@ _Parsed = dict[tuple[type, Any], Quantity | None]
 """Quantities already parsed, by the JSON value's type and value (Quantity is immutable)."""
 
 
-def _quantity(value: Any, parsed: _Parsed | None = None) -> Quantity | None:
+def quantity_of(value: Any, parsed: _Parsed | None = None) -> Quantity | None:
     if not isinstance(value, str | int | float):
         return None
     key = (type(value), value)
@@ -326,7 +342,7 @@ def _add_requests(
 ) -> None:
     requests = (requirements or {}).get("resourceRequest") if isinstance(requirements, Mapping) else None
     for name in REQUEST_NAMES:
-        found = _quantity((requests or {}).get(name), parsed)
+        found = quantity_of((requests or {}).get(name), parsed)
         if found is not None:
             total[name] = total[name] + found * count if name in total else found * count
 
@@ -362,7 +378,7 @@ def target_requests(
     return pods, total
 
 
-def _free(capacity: ClusterCapacity) -> dict[str, Quantity] | None:
+def free_of(capacity: ClusterCapacity) -> dict[str, Quantity] | None:
     if not capacity.has_summary:
         return None
     free: dict[str, Quantity] = {}
@@ -402,7 +418,7 @@ class _Sums:
             key = (type(value), value)
             entry = self.counts.get(name, {}).get(key)
             if entry is None:
-                found = _quantity(value, self.parsed)
+                found = quantity_of(value, self.parsed)
                 if found is None:
                     continue
                 entry = self.counts.setdefault(name, {})[key] = [found, 0]
@@ -412,10 +428,10 @@ class _Sums:
                 self.first[name] = entry[0]
 
     def totals(self) -> dict[str, Quantity]:
-        return {name: _total(per_value.values(), self.first.get(name)) for name, per_value in self.counts.items()}
+        return {name: sum_total(per_value.values(), self.first.get(name)) for name, per_value in self.counts.items()}
 
 
-def _total(entries: Iterable[list[Any]], first: Quantity | None) -> Quantity:
+def sum_total(entries: Iterable[list[Any]], first: Quantity | None) -> Quantity:
     """``sum(quantity * count)`` printed in the format of the first non-zero term."""
     pairs: list[tuple[Quantity, int]] = [(entry[0], entry[1]) for entry in entries]
     low = min(q.exponent for q, _ in pairs)
@@ -443,7 +459,7 @@ def cluster_report(
             replicas += count
             sums.add(requirements, count)
     requests = sums.totals() if sums.exact else _ordered_sums(placements)
-    return ClusterReport(capacity.name, replicas, tuple(sorted(names)), requests, _free(capacity))
+    return ClusterReport(capacity.name, replicas, tuple(sorted(names)), requests, free_of(capacity))
 
 
 def _ordered_sums(placements: Iterable[tuple[str, Mapping[str, Any], TargetCluster]]) -> dict[str, Quantity]:

@@ -21,11 +21,11 @@ from kpl.engine.report import (
     ExplanationIndex,
     PlacementReport,
     change_json,
-    explanation_json,
     index_explanations,
     report_to_json,
 )
 from kpl.engine.scheduler.pipeline import ClusterExplanation
+from kpl.engine.scheduler.types import TargetCluster
 
 __all__ = ["Raw", "encode", "iter_report_json", "render_report_json", "write_report_json"]
 
@@ -92,12 +92,13 @@ def encode(value: Any, level: int = 0) -> str:
 
 
 class _ExplanationText:
-    """Explanations (and a binding's changes) as text, cached by identity (the index shares equal ones)."""
+    """A binding's changes and target lists as text, each distinct entry encoded once (by value)."""
 
-    __slots__ = ("changes",)
+    __slots__ = ("changes", "targets")
 
     def __init__(self) -> None:
-        self.changes: dict[int, str] = {}
+        self.changes: dict[tuple[str, bool, int | None], str] = {}
+        self.targets: dict[TargetCluster, str] = {}
 
     def changed(self, explanations: Sequence[ClusterExplanation]) -> str:
         """A binding's changes, as the list sits in the binding (four containers deep)."""
@@ -106,12 +107,65 @@ class _ExplanationText:
         found = self.changes
         parts = []
         for explanation in explanations:
-            text = found.get(id(explanation))
+            key = (explanation.name, explanation.selected, explanation.replicas)
+            text = found.get(key)
             if text is None:
-                text = found[id(explanation)] = encode(change_json(explanation), 5)
+                text = found[key] = encode(change_json(explanation), 5)
             parts.append(text)
         inner = "\n" + _INDENT * 5
         return "[" + inner + ("," + inner).join(parts) + "\n" + _INDENT * 4 + "]"
+
+    def listed(self, targets: Sequence[TargetCluster] | None) -> Any:
+        """A binding's target list (``clusters``, ``previousClusters``) as it sits in the binding."""
+        if targets is None:
+            return None
+        if not targets:
+            return []
+        found = self.targets
+        parts = []
+        for target in targets:
+            text = found.get(target)
+            if text is None:
+                text = found[target] = _target_text(target)
+            parts.append(text)
+        inner = "\n" + _INDENT * 4
+        return Raw("[" + inner + ("," + inner).join(parts) + "\n" + _INDENT * 3 + "]")
+
+
+_TARGET_INNER = "\n" + _INDENT * 5
+
+
+def _target_text(target: TargetCluster) -> str:
+    """One ``spec.clusters`` entry as it sits in a binding's list (four containers deep)."""
+    if target.components is not None:
+        return encode(target.to_api(), 4)
+    return ("{" + _TARGET_INNER + '"name": ' + _STRING(target.name) + "," + _TARGET_INNER + '"replicas": '
+            + int.__repr__(target.replicas) + "\n" + _INDENT * 4 + "}")
+
+
+def _optional(value: int | None) -> str:
+    return "null" if value is None else int.__repr__(value)
+
+
+def _optional_text(value: str) -> str:
+    return _STRING(value) if value else "null"
+
+
+_TABLE_INNER = "\n" + _INDENT * 3
+
+
+def _explanation_text(found: ClusterExplanation) -> str:
+    """One entry of ``clusterExplanations`` (two containers deep), keys sorted as :func:`encode` sorts them."""
+    values = (_optional(found.allocatable_replicas), _optional(found.available_replicas), _STRING(found.name),
+              "true" if found.skipped_deleting else "false", _optional_text(found.filter_plugin),
+              _optional(found.overflow_order), _optional_text(found.reason), _optional(found.replicas),
+              _optional(found.score), "true" if found.selected else "false")
+    return ("{" + _TABLE_INNER + ("," + _TABLE_INNER).join(
+        key + value for key, value in zip(_TABLE_KEYS, values, strict=True)) + "\n" + _INDENT * 2 + "}")
+
+
+_TABLE_KEYS = tuple(f'"{key}": ' for key in ("allocatableReplicas", "availableReplicas", "cluster", "deleting",
+                                              "filter", "overflowOrder", "reason", "replicas", "score", "selected"))
 
 
 def _numbers(values: Sequence[int], level: int) -> str:
@@ -134,7 +188,10 @@ def _bindings(report: PlacementReport, index: ExplanationIndex) -> Iterator[str]
         reference = None
         if found is not None:
             reference = Raw(encode({"changes": Raw(cache.changed(found[1])), "set": found[0]}, 3))
-        yield encode(binding.to_json(reference), 2)
+        value = binding.to_json(reference)
+        value["clusters"] = cache.listed(binding.clusters)
+        value["previousClusters"] = cache.listed(binding.previous)
+        yield encode(value, 2)
 
 
 def _sets(index: ExplanationIndex) -> Iterator[str]:
@@ -144,7 +201,7 @@ def _sets(index: ExplanationIndex) -> Iterator[str]:
 
 def _table(index: ExplanationIndex) -> Iterator[str]:
     for found in index.table:
-        yield encode(explanation_json(found), 2)
+        yield _explanation_text(found)
 
 
 def _listed(pieces: Iterator[str]) -> Iterator[str]:

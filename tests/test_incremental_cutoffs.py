@@ -13,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpl.engine import plan as plan_module
+from kpl.engine.features import FeatureGates
 from kpl.engine.plan import Plan, PlanInputs
+from kpl.engine.plan_report import ReportState
 from kpl.engine.plan_watch import apply_inputs
-from kpl.engine.report import render_json
+from kpl.engine.report import PlacementReport, render_json
 
 REGIONS = {"c1": "east", "c2": "east", "c3": "west", "c4": "west", "c5": "north"}
 NAMES = tuple(REGIONS)
@@ -86,6 +88,16 @@ def base_inputs() -> PlanInputs:
     return PlanInputs(clusters=tuple(cluster(n) for n in NAMES), bindings=tuple(bindings), from_policies=False)
 
 
+QUOTA = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "FederatedResourceQuota",
+         "metadata": {"name": "q", "namespace": "web"}, "spec": {"overall": {"cpu": "40", "memory": "60Gi"}}}
+
+
+def quota_inputs(enforced: bool) -> PlanInputs:
+    """The base inputs with a quota on the namespace (checked by the webhook when ``enforced``)."""
+    gates = FeatureGates.parse("FederatedQuotaEnforcement=true") if enforced else FeatureGates()
+    return replace(base_inputs(), quotas=(QUOTA,), gates=gates)
+
+
 def fresh(inputs: PlanInputs) -> str:
     return render_json(Plan.compile(inputs).evaluate())
 
@@ -126,10 +138,12 @@ binding_edits = st.tuples(
 ).map(lambda e: ("binding", binding(e[0], e[0], e[1])))
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.one_of(cluster_edits, cluster_edits, binding_edits), min_size=1, max_size=6), st.booleans())
-def test_random_edits_replan_to_the_full_plan(edits: list[tuple[str, dict[str, Any]]], each: bool) -> None:
-    inputs = base_inputs()
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(cluster_edits, cluster_edits, binding_edits), min_size=1, max_size=6), st.booleans(),
+       st.sampled_from(["none", "counted", "enforced"]))
+def test_random_edits_replan_to_the_full_plan(edits: list[tuple[str, dict[str, Any]]], each: bool,
+                                              quota: str) -> None:
+    inputs = base_inputs() if quota == "none" else quota_inputs(quota == "enforced")
     plan = evaluated(inputs)
     for what, obj in edits:
         if what == "cluster":
@@ -254,3 +268,57 @@ def test_watch_updates_a_changed_snapshot_binding_and_cluster_in_place() -> None
     removed = replace(changed, bindings=changed.bindings[1:])
     assert apply_inputs(plan, removed).recompiled
     assert render_json(plan.evaluate()) == fresh(removed)
+
+
+# ------------------------------------------------------------------------------------ the patched report
+
+
+def _section(report: PlacementReport, name: str) -> Any:
+    return next(c for c in report.clusters if c.name == name).to_json()
+
+
+def test_a_binding_change_updates_its_clusters_sections_and_the_quota_sum() -> None:
+    inputs = quota_inputs(False)
+    plan = evaluated(inputs)
+    before = plan.evaluate()
+    new = binding("duplicated", "duplicated", 9)
+    plan.update_binding(new)
+    after = plan.evaluate()
+    expected = Plan.compile(with_binding(inputs, new)).evaluate()
+    for name in NAMES:  # a Duplicated binding runs on every feasible cluster: every section moves
+        assert _section(before, name) != _section(after, name)
+        assert _section(after, name) == _section(expected, name)
+    assert before.quotas[0].used != after.quotas[0].used
+    assert after.quotas[0].to_json() == expected.quotas[0].to_json()
+    assert render_json(after) == render_json(expected)
+
+
+def test_an_enforced_quota_change_reaches_every_entry_of_its_namespace() -> None:
+    inputs = quota_inputs(True)
+    plan = evaluated(inputs)
+    new = binding("aggregated", "aggregated", 30)  # 120 cpu: over the quota, denied
+    plan.update_binding(new)
+    report = plan.evaluate()
+    assert report.quotas[0].denied
+    assert render_json(report) == fresh(with_binding(inputs, new))
+
+
+@pytest.mark.parametrize("stale", ["sections", "entries"])
+def test_a_report_left_unpatched_would_be_caught(stale: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without moving placements between cluster sections (or without looking at changed schedules again),
+    the re-planned report is stale, so the tests above can fail."""
+    original = ReportState._refresh_member
+
+    def first_time_only(self: ReportState, plan: Plan, node: str, every: bool, touched: set[str]) -> bool:
+        return original(self, plan, node, every, touched) if node not in self._members else False
+
+    inputs = quota_inputs(False)
+    new = binding("duplicated", "duplicated", 9)
+    expected = fresh(with_binding(inputs, new))
+    plan = evaluated(inputs)
+    if stale == "sections":
+        monkeypatch.setattr(ReportState, "_move", lambda *_: None)
+    else:
+        monkeypatch.setattr(ReportState, "_refresh_member", first_time_only)
+    plan.update_binding(new)
+    assert render_json(plan.evaluate()) != expected

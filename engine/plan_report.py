@@ -1,0 +1,186 @@
+"""The report node's parts, kept between evaluations and patched where the plan changed.
+
+:class:`ReportState` remembers, per schedule node, what the report built from it: the binding's entry (from
+the binding node's value, the schedule outcome and the quota decisions), its place in the report order, and
+its placements in each cluster's :class:`~kpl.engine.report_sums.ClusterSums`. On the next evaluation only
+the schedule nodes whose binding or outcome is another object (all of them when a quota changed) are looked
+at again; a binding whose entry changed takes its old placements out of its clusters and puts the new ones
+in, and only those clusters, and clusters whose capacity changed, get a new section. The first evaluation
+builds every part the same way, so a patched report and a fresh one are the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kpl.engine.bindings import binding_key, binding_name
+from kpl.engine.matching import POLICY
+from kpl.engine.plan_quota import adjust_for_quota
+from kpl.engine.quantity import Quantity
+from kpl.engine.report import BindingReport, ClusterReport, PolicyReport, ResourceRef
+from kpl.engine.report_sums import ClusterSums, Placement, placements_of
+
+if TYPE_CHECKING:
+    from kpl.engine.plan import BuiltBinding, ClusterNode, Plan, ScheduleOutcome
+
+__all__ = ["ReportState", "binding_report"]
+
+_PP_CLAIM = ("propagationpolicy.karmada.io/namespace", "propagationpolicy.karmada.io/name")
+_CPP_CLAIM = "clusterpropagationpolicy.karmada.io/name"
+_Order = tuple[str, ...]
+
+
+def _claimed_policy(binding: Mapping[str, Any]) -> PolicyReport | None:
+    meta = binding.get("metadata")
+    notes = (meta.get("annotations") if isinstance(meta, Mapping) else None) or {}
+    if notes.get(_PP_CLAIM[1]):
+        return PolicyReport(POLICY, str(notes.get(_PP_CLAIM[0]) or ""), str(notes[_PP_CLAIM[1]]))
+    if notes.get(_CPP_CLAIM):
+        return PolicyReport("ClusterPropagationPolicy", "", str(notes[_CPP_CLAIM]))
+    return None
+
+
+def binding_report(built: BuiltBinding, outcome: ScheduleOutcome) -> BindingReport:
+    """One binding's report entry from its binding node's value and its (quota-adjusted) schedule outcome."""
+    binding = built.binding or {}
+    spec = binding.get("spec") or {}
+    result = outcome.result
+    error = outcome.error
+    policy = PolicyReport.from_choice(built.choice) if built.choice is not None else _claimed_policy(binding)
+    components = tuple(
+        (str(c.get("name") or ""), int(c.get("replicas") or 0)) for c in spec.get("components") or ()
+    )
+    return BindingReport(
+        *_identity(built), resource=built.resource, policy=policy, interpretation=built.interpretation,
+        replicas=int(spec.get("replicas") or 0), components=components, trigger=outcome.trigger,
+        clusters=None if error is not None else outcome.effective(), previous=outcome.previous, error=error,
+        condition=result.condition if result is not None else None,
+        affinity_name=result.observed_affinity_name if result is not None else "",
+        explanations=result.explanations if result is not None else (),
+    )
+
+
+def _identity(built: BuiltBinding) -> tuple[str, str, str]:
+    if built.binding is not None:
+        return binding_key(built.binding)
+    namespace = built.resource.namespace
+    kind = "ResourceBinding" if namespace else "ClusterResourceBinding"
+    return kind, namespace, binding_name(built.resource.kind, built.resource.name)
+
+
+class _Member:
+    """What the report took from one schedule node."""
+
+    __slots__ = ("adjusted", "built", "entry", "order", "outcome", "placements", "unmatched")
+
+    def __init__(self, built: BuiltBinding, outcome: ScheduleOutcome | None) -> None:
+        self.built, self.outcome = built, outcome
+        self.adjusted: ScheduleOutcome | None = None
+        self.entry: BindingReport | None = None
+        self.unmatched: ResourceRef | None = None
+        self.order: _Order = ()
+        self.placements: dict[str, tuple[Placement, ...]] = {}
+
+
+class ReportState:
+    """The previous report's parts (see the module's description)."""
+
+    __slots__ = ("_bindings", "_clusters", "_members", "_nodes", "_parsed", "_quotas", "_sections", "_unmatched")
+
+    _nodes: list[str]
+    _members: dict[str, _Member]
+    _clusters: dict[str, ClusterSums]
+    _sections: dict[str, tuple[Any, ClusterReport]]
+    _quotas: tuple[Any, ...]
+    _parsed: dict[tuple[type, Any], Quantity | None]
+    _bindings: tuple[BindingReport, ...] | None
+    _unmatched: tuple[ResourceRef, ...] | None
+
+    def __init__(self) -> None:
+        self._reset([])
+
+    def _reset(self, nodes: list[str]) -> None:
+        self._nodes, self._members, self._clusters, self._sections = nodes, {}, {}, {}
+        self._quotas, self._parsed, self._bindings, self._unmatched = (), {}, None, None
+
+    def refresh(self, plan: Plan) -> tuple[tuple[BindingReport, ...], tuple[ResourceRef, ...],
+                                           tuple[ClusterReport, ...]]:
+        """The report's bindings (in report order), unmatched resources and cluster sections for ``plan``'s
+        current results."""
+        schedules = plan.nodes_of("schedule")
+        quotas = tuple(plan.results[n] for n in plan.nodes_of("quota"))
+        if schedules != self._nodes:
+            self._reset(schedules)
+        every = len(quotas) != len(self._quotas) or any(a is not b for a, b in zip(quotas, self._quotas,
+                                                                                   strict=True))
+        self._quotas = quotas
+        touched: set[str] = set()
+        for node in schedules:
+            if self._refresh_member(plan, node, every, touched):
+                self._bindings = self._unmatched = None
+        if self._bindings is None or self._unmatched is None:
+            self._bindings, self._unmatched = self._ordered()
+        return self._bindings, self._unmatched, self._sections_for(plan, touched)
+
+    def _refresh_member(self, plan: Plan, node: str, every: bool, touched: set[str]) -> bool:
+        """Look at one schedule node again when it (or a quota) changed; True when its place in the order
+        or its entry changed."""
+        built: BuiltBinding = plan.results["binding:" + node[9:]]
+        outcome: ScheduleOutcome | None = plan.results[node]
+        old = self._members.get(node)
+        if old is not None and old.built is built and old.outcome is outcome and not every:
+            return False
+        member = _Member(built, outcome)
+        if outcome is None:
+            member.unmatched = built.resource
+        else:
+            adjusted = adjust_for_quota(plan, node, outcome)
+            if old is not None and old.entry is not None and old.built is built and (
+                    old.adjusted is adjusted or old.adjusted == adjusted):
+                old.outcome = outcome
+                return False
+            member.adjusted = adjusted
+            member.entry = binding_report(built, adjusted)
+            member.order = (member.entry.namespace, member.entry.name, member.entry.kind, node)
+            member.placements = self._placements(member)
+        self._members[node] = member
+        self._move(node, old, member, touched)
+        return True
+
+    def _placements(self, member: _Member) -> dict[str, tuple[Placement, ...]]:
+        entry, built, adjusted = member.entry, member.built, member.adjusted
+        if entry is None or adjusted is None or built.binding is None:
+            return {}
+        spec = built.binding.get("spec") or {}
+        label = f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name
+        return placements_of(label, spec, adjusted.effective(), self._parsed)
+
+    def _move(self, node: str, old: _Member | None, new: _Member, touched: set[str]) -> None:
+        """Take ``old``'s placements out of their clusters and put ``new``'s in."""
+        names = set(new.placements) | (set(old.placements) if old is not None else set())
+        for name in names:
+            sums = self._clusters.get(name)
+            if sums is None:
+                sums = self._clusters[name] = ClusterSums()
+            sums.put(node, new.order, new.placements.get(name, ()))
+            touched.add(name)
+
+    def _ordered(self) -> tuple[tuple[BindingReport, ...], tuple[ResourceRef, ...]]:
+        members = self._members.values()
+        matched = sorted((m for m in members if m.entry is not None), key=lambda m: m.order)
+        unmatched = sorted((m.unmatched for m in members if m.unmatched is not None),
+                           key=lambda r: (r.namespace, r.kind, r.name, r.api_version))
+        return tuple(m.entry for m in matched if m.entry is not None), tuple(unmatched)
+
+    def _sections_for(self, plan: Plan, touched: set[str]) -> tuple[ClusterReport, ...]:
+        sections: list[ClusterReport] = []
+        for node in plan.nodes_of("cluster"):
+            cluster: ClusterNode = plan.results[node]
+            name, capacity = cluster.view.name, cluster.capacity
+            found = self._sections.get(name)
+            if found is None or found[0] is not capacity or name in touched:
+                sums = self._clusters.get(name) or ClusterSums()
+                found = self._sections[name] = (capacity, sums.report(capacity))
+            sections.append(found[1])
+        return tuple(sections)
