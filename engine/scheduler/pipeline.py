@@ -14,6 +14,7 @@ scheduler for a binding at all.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -573,29 +574,34 @@ def _patched(
     """The stage of a binding with a previous result or evictions: its previous and evicting clusters
     re-filtered, re-scored and re-estimated, the other clusters kept in the stage's order; ``None`` when
     nothing is feasible (the path without stages explains that)."""
-    feasible, rejected = shared.filtered(context.spec, observed, context.previous, context.evicting)
+    feasible, outcomes = shared.touched(context.spec, observed, context.previous, context.evicting)
     if not feasible:
         return None
-    positions = shared.positions
-    touched = sorted(positions[name] for name in context.previous | context.evicting if name in positions)
+    touched = sorted(outcomes)
     touched_views = [context.views[index] for index in touched]
     names = {view.name for view in touched_views}
-    candidates = [view for view in touched_views if view.name in _names(feasible, names)]
+    candidates = [context.views[i] for i in touched if (outcome := outcomes[i]) is not None and outcome.passed]
+    rejected = [(context.views[i], o) for i in touched if (o := outcomes[i]) is not None and not o.passed]
     details: list[ClusterDetail] = []
     if candidates:
         scored = score_clusters(candidates, context.previous)
         details = build_cluster_details(scored, context.spec, status, context.gates, context.estimate)
-    kept = [detail for detail in stage.ordered if detail.name not in names]
+    ordered = [detail for detail in stage.ordered if detail.name not in names]
+    for detail in details:
+        bisect.insort(ordered, detail, key=_order_key)
     views = {**stage.views, **{view.name: view for view in candidates}}
     explained = list(stage.explanations)
     rows = _explanation_rows(rejected, touched_views, details, (), None)
     for index, explanation in zip(touched, shared.intern_rows(rows, ClusterExplanation), strict=True):
         explained[index] = explanation
-    return _Stage(rejected, tuple(sort_clusters([*kept, *details])), views, tuple(explained))
+    # Something passes the filters, so the order is never empty and the rejected clusters (only the touched
+    # ones here) are never read for a FitError.
+    return _Stage(rejected, tuple(ordered), views, tuple(explained))
 
 
-def _names(feasible: Sequence[ClusterView], among: Collection[str]) -> set[str]:
-    return {view.name for view in feasible if view.name in among}
+def _order_key(detail: ClusterDetail) -> tuple[int, int, int, str]:
+    """:func:`~kpl.engine.scheduler.spread.sort_clusters`' order."""
+    return (detail.overflow_order, -detail.score, -detail.available_replicas, detail.name)
 
 
 def _mark_selected(
@@ -607,13 +613,15 @@ def _mark_selected(
     if stage.marked is None:
         return _marked(stage.explanations, selected, targets, shared)
     names = tuple([detail.name for detail in selected])
-    key = (names, tuple([(target.name, target.replicas) for target in targets or ()]))
+    given = targets or ()
+    key = (names, tuple([target.name for target in given]), tuple([target.replicas for target in given]))
     found = stage.marked.get(key)
     if found is None:
         base = stage.marked.get((names,))
         if base is None:
             base = stage.marked[(names,)] = _marked(stage.explanations, selected, None, shared)
-        found = stage.marked[key] = _marked(base, [d for d in selected if d.name in dict(key[1])], targets, shared)
+        assigned = set(key[1])
+        found = stage.marked[key] = _marked(base, [d for d in selected if d.name in assigned], targets, shared)
     return found
 
 

@@ -154,6 +154,28 @@ class SharedWork:
                 outcomes[index] = found.plan.check(view, view.name in previous, view.name in evicting)
         return _split(self.views, outcomes)
 
+    def touched(self, spec: Mapping[str, Any], observed: str, previous: Collection[str],
+                evicting: Collection[str]) -> tuple[bool, dict[int, FilterOutcome | None]]:
+        """For a binding with previous or evicting clusters: whether any cluster passes the filters, and the
+        outcome of each of those clusters by fleet position (``None`` for a deleting one); every other
+        cluster's outcome is the filter plan's."""
+        key = self.filter_plan(spec, observed)
+        found = self._plans.get(key)
+        if found is None:
+            self.counts["filter_plans"] += 1
+            found = self._plans[key] = _PlanOutcomes.of(FilterPlan.compile(spec, observed), self.views)
+        outcomes: dict[int, FilterOutcome | None] = {}
+        passed_before = 0
+        for name in {*previous, *evicting}:
+            index = self.positions.get(name)
+            if index is None:
+                continue
+            view, before = self.views[index], found.outcomes[index]
+            passed_before += before is not None and before.passed
+            outcomes[index] = None if view.deleting else found.plan.check(view, name in previous, name in evicting)
+        passing = len(found.feasible) > passed_before or any(o is not None and o.passed for o in outcomes.values())
+        return passing, outcomes
+
     # ------------------------------------------------------------------ estimates
     def estimate(
         self, views: Sequence[ClusterView], spec: Mapping[str, Any], gates: FeatureGates
