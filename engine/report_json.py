@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from kpl.engine.report import (
+    BindingReport,
     ExplanationIndex,
     PlacementReport,
     change_json,
@@ -30,6 +31,7 @@ from kpl.engine.scheduler.types import TargetCluster
 __all__ = ["Raw", "encode", "iter_report_json", "render_report_json", "write_report_json"]
 
 _STRING: Callable[[str], str] = json.encoder.encode_basestring
+_T = TypeVar("_T")
 _INDENT = "  "
 
 
@@ -94,11 +96,21 @@ def encode(value: Any, level: int = 0) -> str:
 class _ExplanationText:
     """A binding's changes and target lists as text, each distinct entry encoded once (by value)."""
 
-    __slots__ = ("changes", "targets")
+    __slots__ = ("changes", "shared", "targets")
 
     def __init__(self) -> None:
         self.changes: dict[tuple[str, bool, int | None], str] = {}
         self.targets: dict[TargetCluster, str] = {}
+        self.shared: dict[Any, str] = {}
+
+    def once(self, value: _T | None, to_json: Callable[[_T], Any]) -> str:
+        """``to_json(value)`` as it sits in a binding (three containers deep), encoded once per value."""
+        if value is None:
+            return "null"
+        text = self.shared.get(value)
+        if text is None:
+            text = self.shared[value] = encode(to_json(value), 3)
+        return text
 
     def changed(self, explanations: Sequence[ClusterExplanation]) -> str:
         """A binding's changes, as the list sits in the binding (four containers deep)."""
@@ -181,17 +193,46 @@ def _items(report: PlacementReport) -> list[tuple[str, Any]]:
     return sorted(top.items())
 
 
+_BINDING_KEYS = tuple(f'"{key}": ' for key in (
+    "affinityName", "clusters", "components", "condition", "error", "explanations", "interpretation", "kind",
+    "name", "namespace", "policy", "previousClusters", "replicas", "resource", "trigger"))
+_BINDING_INNER = "\n" + _INDENT * 3
+
+
+def _binding_text(binding: BindingReport, reference: str, cache: _ExplanationText) -> str:
+    """One binding (two containers deep) as :func:`encode` writes ``binding.to_json(Raw(reference))``; the
+    parts bindings share (policy, condition, error, interpretation) are encoded once per distinct value."""
+    components = [{"name": n, "replicas": r} for n, r in binding.components]
+    interpretation = binding.interpretation
+    values = (
+        _STRING(binding.affinity_name), _raw(cache.listed(binding.clusters)),
+        encode(components, 3) if components else "[]",
+        cache.once(binding.condition, lambda c: c.to_api()), cache.once(binding.error, lambda e: e.to_api()),
+        reference,
+        "null" if interpretation is None else cache.once(
+            (interpretation.operation, interpretation.origin, interpretation.error),
+            lambda i: {"operation": i[0], "origin": i[1], "error": i[2]}),
+        _STRING(binding.kind), _STRING(binding.name), _STRING(binding.namespace),
+        cache.once(binding.policy, lambda p: p.to_json()), _raw(cache.listed(binding.previous)),
+        int.__repr__(binding.replicas), encode(binding.resource.to_json(), 3),
+        "null" if binding.trigger is None else _STRING(binding.trigger),
+    )
+    return ("{" + _BINDING_INNER + ("," + _BINDING_INNER).join(
+        key + value for key, value in zip(_BINDING_KEYS, values, strict=True)) + "\n" + _INDENT * 2 + "}")
+
+
+def _raw(value: Any) -> str:
+    return value.text if isinstance(value, Raw) else encode(value, 3)
+
+
 def _bindings(report: PlacementReport, index: ExplanationIndex) -> Iterator[str]:
     cache = _ExplanationText()
     for position, binding in enumerate(report.bindings):
         found = index.references[position]
-        reference = None
+        reference = "null"
         if found is not None:
-            reference = Raw(encode({"changes": Raw(cache.changed(found[1])), "set": found[0]}, 3))
-        value = binding.to_json(reference)
-        value["clusters"] = cache.listed(binding.clusters)
-        value["previousClusters"] = cache.listed(binding.previous)
-        yield encode(value, 2)
+            reference = encode({"changes": Raw(cache.changed(found[1])), "set": found[0]}, 3)
+        yield _binding_text(binding, reference, cache)
 
 
 def _sets(index: ExplanationIndex) -> Iterator[str]:

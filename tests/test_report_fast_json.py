@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kpl.engine.bindings import Interpretation
+from kpl.engine.features import FeatureGates
+from kpl.engine.plan import Plan, load_plan_inputs
 from kpl.engine.report import explanation_json, index_explanations
-from kpl.engine.report_json import _explanation_text, _target_text, encode
-from kpl.engine.scheduler.pipeline import ClusterExplanation
+from kpl.engine.report_json import Raw, _binding_text, _explanation_text, _ExplanationText, _target_text, encode
+from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure
 from kpl.engine.scheduler.types import TargetCluster, TargetComponent
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fleet"
 TEXT = st.text(alphabet=st.sampled_from('ab"\\\né/ '), max_size=4)
 COUNT = st.none() | st.integers(-3, 10**12)
 explanations = st.builds(ClusterExplanation, TEXT, st.sampled_from(["", "TaintToleration", 'x"y']), TEXT,
@@ -72,3 +77,18 @@ class _Binding:
 
     def __init__(self, explanations: tuple[ClusterExplanation, ...]) -> None:
         self.explanations = explanations
+
+
+def test_a_binding_is_what_the_encoder_writes() -> None:
+    """Policies, interpretations, errors, conditions, components and both target lists, shared or not."""
+    loaded = load_plan_inputs([EXAMPLE / "policies"], [EXAMPLE / "snapshot"],
+                              FeatureGates.parse("FederatedQuotaEnforcement=true"))
+    report = Plan.compile(loaded.inputs).evaluate()
+    assert any(b.policy is not None for b in report.bindings) and any(b.condition for b in report.bindings)
+    cache = _ExplanationText()
+    interpretation = Interpretation("InterpretReplica", "native", error='bad "rule"')
+    extra = [replace(report.bindings[0], components=(("jm", 1), ("tm", 2)), interpretation=interpretation,
+                     previous=(), clusters=None, trigger=None, error=ScheduleFailure("FitError", "0/3 é"))]
+    for binding in [*report.bindings, *report.bindings, *extra]:
+        for reference in ("null", encode({"changes": [], "set": 3}, 3)):
+            assert _binding_text(binding, reference, cache) == encode(binding.to_json(Raw(reference)), 2)
