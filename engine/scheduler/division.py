@@ -262,8 +262,10 @@ def assign_by_dynamic(
     strategy: Strategy, candidates: Sequence[ClusterDetail], spec: BindingSpecView, fresh: bool = False
 ) -> list[TargetCluster]:
     """The DynamicWeight / Aggregated strategy in steady mode, or fresh mode when ``fresh``."""
-    names = {candidate.name for candidate in candidates}
-    scheduled = [target for target in spec.previous if target.name in names]
+    scheduled: list[TargetCluster] = []
+    if spec.previous:
+        names = {candidate.name for candidate in candidates}
+        scheduled = [target for target in spec.previous if target.name in names]
     assigned = _int32(sum_of_replicas(scheduled))
     try:
         if fresh:
