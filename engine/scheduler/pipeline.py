@@ -334,12 +334,15 @@ def build_cluster_details(
     status: Mapping[str, Any] | None,
     gates: FeatureGates,
     estimate: Estimate | None = None,
+    orders: Sequence[int] | None = None,
 ) -> list[ClusterDetail]:
-    """Each scored cluster with its estimate, the replicas it already holds and its overflow tier."""
+    """Each scored cluster with its estimate, the replicas it already holds and its overflow tier (``orders``
+    when given, one per scored cluster)."""
     views = [view for view, _ in scored]
     allocatable = list((estimate or _default_estimate)(views, spec, gates))
     held = {t.name: t.replicas for t in BindingSpecView.from_spec(spec).previous}
-    orders = overflow_orders(views, spec.get("placement"), observed_affinity_name(status))
+    if orders is None:
+        orders = overflow_orders(views, spec.get("placement"), observed_affinity_name(status))
     return [
         ClusterDetail(
             name=view.name,
@@ -493,8 +496,8 @@ class _Stage:
     views: Mapping[str, ClusterView]
     explanations: tuple[ClusterExplanation, ...]
     marked: dict[tuple[Any, ...], tuple[ClusterExplanation, ...]] | None = field(default=None, compare=False)
-    """The explanations after selection, per selected names (and their replicas), for a stage shared by
-    bindings; ``None`` for a stage patched for one binding."""
+    """The explanations after selection, per selection (one of ``selections``) and assigned replicas, for a
+    stage shared by bindings; ``None`` for a stage patched for one binding."""
     selections: dict[tuple[Any, ...], tuple[ClusterDetail, ...] | SchedulingError] | None = field(
         default=None, compare=False)
     """The selected clusters (or the selection's error) per replicas and gates, for a stage shared by bindings:
@@ -507,7 +510,9 @@ def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: 
     if feasible:
         scored = score_clusters(feasible, ())
         spec = {key: value for key, value in context.spec.items() if key != "clusters"}
-        details = build_cluster_details(scored, spec, status, context.gates, context.estimate)
+        orders = shared.overflow_orders(context.spec, observed, lambda: overflow_orders(
+            feasible, spec.get("placement"), observed_affinity_name(status)))
+        details = build_cluster_details(scored, spec, status, context.gates, context.estimate, orders)
     explanations = _explain(rejected, context.views, details, (), None, shared)
     return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations, {}, {})
 
@@ -612,14 +617,14 @@ def _mark_selected(
         return stage.explanations
     if stage.marked is None:
         return _marked(stage.explanations, selected, targets, shared)
-    names = tuple([detail.name for detail in selected])
+    # A shared stage's selections are the tuples its ``selections`` keep, so their identity names them.
     given = targets or ()
-    key = (names, tuple([target.name for target in given]), tuple([target.replicas for target in given]))
+    key = (id(selected), tuple([target.name for target in given]), tuple([target.replicas for target in given]))
     found = stage.marked.get(key)
     if found is None:
-        base = stage.marked.get((names,))
+        base = stage.marked.get((id(selected),))
         if base is None:
-            base = stage.marked[(names,)] = _marked(stage.explanations, selected, None, shared)
+            base = stage.marked[(id(selected),)] = _marked(stage.explanations, selected, None, shared)
         assigned = set(key[1])
         found = stage.marked[key] = _marked(base, [d for d in selected if d.name in assigned], targets, shared)
     return found

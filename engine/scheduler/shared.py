@@ -110,7 +110,7 @@ def _split(views: Sequence[ClusterView], outcomes: Sequence[FilterOutcome | None
 class SharedWork:
     """Caches for one fleet (views and capacities); safe to share by every binding scheduled on it."""
 
-    __slots__ = ("_estimates", "_explanations", "_filters", "_plans", "_schedules", "_stages", "_unbounded",
+    __slots__ = ("_estimates", "_explanations", "_filters", "_orders", "_plans", "_schedules", "_stages", "_unbounded",
                  "capacities",
                  "counts", "deleting", "positions", "views")
 
@@ -126,6 +126,7 @@ class SharedWork:
         self._schedules: dict[ScheduleKey, Any] = {}
         self._stages: dict[tuple[Any, ...], Any] = {}
         self._unbounded: dict[tuple[Any, ...], bool] = {}
+        self._orders: dict[tuple[Any, ...], list[int]] = {}
         self.counts = {"estimator_evaluations": 0, "fleet_estimates": 0, "filter_plans": 0,
                        "schedules_run": 0, "schedules_reused": 0, "stages": 0}
 
@@ -175,6 +176,15 @@ class SharedWork:
             outcomes[index] = None if view.deleting else found.plan.check(view, name in previous, name in evicting)
         passing = len(found.feasible) > passed_before or any(o is not None and o.passed for o in outcomes.values())
         return passing, outcomes
+
+    def overflow_orders(self, spec: Mapping[str, Any], observed: str, make: Callable[[], list[int]]) -> list[int]:
+        """The overflow tiers of the feasible clusters of the filter plan of ``spec`` and ``observed`` (the
+        placement and the observed term fix them), made by ``make`` the first time."""
+        key = self.filter_plan(spec, observed)
+        found = self._orders.get(key)
+        if found is None:
+            found = self._orders[key] = make()
+        return found
 
     # ------------------------------------------------------------------ estimates
     def estimate(
