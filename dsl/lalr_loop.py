@@ -7,16 +7,21 @@ state, whose actions are plain values: a shift is the next state (an ``int``), a
 hands its one child on (an inlined ``?rule`` of one symbol) is the rule's name (a ``str``, the loop
 just moves to the goto state), and any other reduction is ``(size, rule name, callback)``. One
 function reads tokens with the lexer of the current state and runs the table, without a method call
-per token. Ignored tokens without a callback (blanks) never become ``Token`` objects, and Lark's
-keyword check on names (its "unless" callback) is done on the matched text before the token is made.
+per token. Each state's pattern also skips the blanks before a token where that is provably exact
+(one match per token), blanks never become ``Token`` objects, punctuation travels as a position, and
+Lark's keyword check on names (its "unless" callback) is done once per distinct name. Tokens carry
+their offsets; lines and columns, which nothing built from them reads, are worked out only for a trace.
 
 It accepts exactly the inputs Lark's parser accepts, reduces in the same order and makes the same
-tokens (type, text, offsets, lines and columns); on anything else it raises (``KeyError`` for a token
-no state expects, or ``LexError``), and the caller falls back to Lark's parser, which reports it.
+tokens (type, text, offsets; with a trace also lines and columns); on anything else it raises
+(``KeyError`` for a token no state expects, or ``LexError``), and the caller falls back to Lark's
+parser, which reports it.
 """
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,6 +29,8 @@ from lark import Token
 from lark.exceptions import LexError
 from lark.lexer import UnlessCallback
 from lark.parsers.lalr_analysis import Reduce
+
+from kpl.dsl.regex_start import first_chars, may_start_with
 
 __all__ = ["LalrLoop"]
 
@@ -33,25 +40,60 @@ _Row = dict[str, Any]  # symbol to _Action
 _new_string = str.__new__
 
 
+_BARE, _KEPT, _NAME, _IGNORED = 0, 1, 2, 3  # what the loop does with a token of a terminal (see _StateLexer)
+_RETYPED_MAX = 4096  # names remembered per lexer with the keyword (or not) they spell
+
+
 class _StateLexer:
     """What Lark's lexer for one parser state matches with: one compiled pattern (or several, tried in
-    order), the ignored and multi-line terminals, and per terminal its callback or, for names that may
-    spell a keyword (Lark's "unless" callback), the keyword patterns."""
+    order), and per terminal what to do with its tokens: ``how`` (position only, kept, a name that may
+    spell a keyword, ignored), its callback in ``extra`` (for a name: Lark's keyword patterns).
 
-    __slots__ = ("bare", "extra", "ignored", "match", "multiline")
+    Where it is safe, the pattern skips blanks itself: it is prefixed with the blank terminal's own
+    pattern, made optional, so a token and the blanks before it are one match. That is exact when no
+    other terminal of the state can begin with a character the blank terminal can begin with (proved by
+    :mod:`kpl.dsl.regex_start`); otherwise the plain pattern is kept and blanks are tokens of their own."""
+
+    __slots__ = ("bare", "extra", "how", "match", "retyped")
 
     def __init__(self, lark_lexer: Any, position_only: frozenset[str]) -> None:
         scanner = lark_lexer.scanner  # built on first use, as Lark does
-        patterns = tuple(scanner._mres)
+        blank = _skippable_blank(lark_lexer)
+        patterns = tuple(scanner._mres) if blank is None else tuple(
+            re.compile(f"(?:{blank})?(?:{plain.pattern})", plain.flags) for plain in scanner._mres
+        )
         self.match: Callable[[str, int], Any] = patterns[0].match if len(patterns) == 1 else _first_of(patterns)
         self.extra: dict[str, Callable[[Token], Token] | tuple[Any, ...]] = {
             kind: tuple(callback.scanner._mres) if type(callback) is UnlessCallback else callback
             for kind, callback in lark_lexer.callback.items()
         }
-        self.ignored: frozenset[str] = frozenset(lark_lexer.ignore_types)
-        self.multiline: frozenset[str] = frozenset(lark_lexer.newline_types)
-        callbacks = {kind for kind, extra in self.extra.items() if type(extra) is not tuple}
-        self.bare: frozenset[str] = position_only - self.multiline - callbacks - self.ignored
+        ignored = frozenset(lark_lexer.ignore_types)
+        self.bare: frozenset[str] = position_only - frozenset(self.extra) - ignored
+        self.how: dict[str, int] = {}
+        for terminal in lark_lexer.terminals:
+            kind, extra = terminal.name, self.extra.get(terminal.name)
+            self.how[kind] = (
+                _IGNORED if kind in ignored else _BARE if kind in self.bare else
+                _NAME if type(extra) is tuple else _KEPT
+            )
+        self.retyped: dict[str, str] = {}
+
+
+def _skippable_blank(lark_lexer: Any) -> str | None:
+    """The pattern of the state's blank terminal (ignored, no callback) when blanks may be skipped inside
+    the token pattern, else None."""
+    blanks = [t for t in lark_lexer.terminals
+              if t.name in lark_lexer.ignore_types and t.name not in lark_lexer.callback]
+    if len(blanks) != 1:
+        return None
+    pattern = blanks[0].pattern
+    chars = first_chars(pattern.to_regexp(), pattern.flags)
+    if chars is None:
+        return None
+    for terminal in lark_lexer.terminals:
+        if terminal is not blanks[0] and may_start_with(terminal.pattern.to_regexp(), terminal.pattern.flags, chars):
+            return None
+    return str(pattern.to_regexp())
 
 
 def _first_of(patterns: tuple[Any, ...]) -> Callable[[str, int], Any]:
@@ -65,49 +107,45 @@ def _first_of(patterns: tuple[Any, ...]) -> Callable[[str, int], Any]:
     return match
 
 
-def _retype(patterns: tuple[Any, ...], value: str, kind: str) -> str:
+def _retype(lexer: _StateLexer, kind: str, value: str) -> str:
     """The keyword a name's text spells (Lark's "unless" callback), or the name's own terminal."""
-    for pattern in patterns:
-        found = pattern.fullmatch(value)
-        if found is not None:
-            return str(found.lastgroup)
-    return kind
+    found = lexer.retyped.get(value)
+    if found is not None:
+        return found
+    found = kind
+    for pattern in lexer.extra[kind]:  # type: ignore[union-attr]
+        spelled = pattern.fullmatch(value)
+        if spelled is not None:
+            found = str(spelled.lastgroup)
+            break
+    if len(lexer.retyped) < _RETYPED_MAX:
+        lexer.retyped[value] = found
+    return found
 
 
-def _ignored_token(callback: Callable[[Token], Any], kind: str, value: str, pos: int, line: int,
-                   line_start: int, lines: int) -> None:
-    """Hands an ignored token (a comment) to its callback, made as Lark makes it."""
-    if lines:
-        last_start = pos + value.rindex("\n") + 1
-        end_line, end_column = line + lines, pos + len(value) - last_start + 1
-    else:
-        end_line, end_column = line, pos - line_start + 1 + len(value)
-    callback(_token(kind, value, pos, line, pos - line_start + 1, end_line, pos + len(value), end_column))
-
-
-def _make_token(kind: str, value: str, pos: int, line: int, line_start: int, stop: int,
-                multiline: frozenset[str]) -> tuple[Token, int, int]:
-    """The token of a kept terminal, and the line and the offset of its start after it."""
-    column = pos - line_start + 1
-    if kind in multiline and "\n" in value:
-        end_line, after = line + value.count("\n"), pos + value.rindex("\n") + 1
-        return _token(kind, value, pos, line, column, end_line, stop, stop - after + 1), end_line, after
-    return _token(kind, value, pos, line, column, line, stop, column + stop - pos), line, line_start
-
-
-def _token(kind: str, value: str, pos: int, line: int, column: int, end_line: int, end: int,
-           end_column: int) -> Token:
-    """A ``Token`` made as Lark's lexer makes it, without its constructor's argument handling."""
+def _token(kind: str, value: str, start: int, end: int) -> Token:
+    """A ``Token`` with its type, text and offsets (its lines and columns are left None: nothing the parse
+    builds reads them; :func:`_locate` fills them in for a trace)."""
     token: Token = _new_string(Token, value)
     token.type = kind
-    token.start_pos = pos
     token.value = value
-    token.line = line
-    token.column = column
-    token.end_line = end_line
-    token.end_column = end_column
+    token.start_pos = start
     token.end_pos = end
+    token.line = token.column = token.end_line = token.end_column = None
     return token
+
+
+def _locate(text: str, tokens: list[Token], multiline: frozenset[str]) -> None:
+    """Lines and columns of ``tokens`` as Lark's lexer gives them (1-based; a multi-line token ends on its
+    last line)."""
+    breaks = [index for index, char in enumerate(text) if char == "\n"]
+    for token in tokens:
+        start, end = token.start_pos or 0, token.end_pos or 0
+        line = bisect.bisect_left(breaks, start)
+        token.line, token.column = line + 1, start - (breaks[line - 1] + 1 if line else 0) + 1
+        last = bisect.bisect_left(breaks, end) if token.type in multiline and "\n" in token else line
+        token.end_line = last + 1
+        token.end_column = end - (breaks[last - 1] + 1 if last else 0) + 1
 
 
 class LalrLoop:
@@ -117,7 +155,8 @@ class LalrLoop:
     by the loop itself. Tokens of the terminals in ``position_only`` (ones every rule drops, such as
     punctuation) reach the callbacks as ``(None, start, end, 0)`` instead of a ``Token``."""
 
-    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_position_only", "_rows", "_shared", "_start_states")
+    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_multiline", "_position_only", "_rows", "_shared",
+                 "_start_states")
 
     def __init__(self, frontend: Any, callbacks: Mapping[Any, Callable[[list[Any]], Any]],
                  passthrough: Callable[[list[Any]], Any] | None = None,
@@ -145,6 +184,9 @@ class LalrLoop:
         self._lexers: list[_StateLexer | None] = [None] * len(rows)
         self._shared: dict[int, _StateLexer] = {}
         self._position_only = position_only
+        self._multiline: frozenset[str] = frozenset().union(
+            *(lexer.newline_types for lexer in self._lark_lexers.values())
+        )
 
     def _lexer_of(self, state: int) -> _StateLexer:
         lark_lexer = self._lark_lexers[state]
@@ -156,48 +198,64 @@ class LalrLoop:
 
     def parse(self, text: str, start: str, trace: list[Token] | None = None) -> Any:
         """The value the callbacks build for ``text`` from the rule ``start`` (every kept token is also
-        appended to ``trace`` when it is given)."""
+        appended to ``trace`` when it is given, with its lines and columns)."""
+        if trace is None:
+            return self._parse(text, start, None)
+        traced: list[Token] = []
+        try:
+            return self._parse(text, start, traced)
+        finally:
+            _locate(text, traced, self._multiline)
+            trace.extend(traced)
+
+    def _parse(self, text: str, start: str, trace: list[Token] | None) -> Any:
         rows, lexers = self._rows, self._lexers
         stack = [self._start_states[start]]
         values: list[Any] = []
-        pos, line, line_start, text_end = 0, 1, 0, len(text)
+        pos, text_end = 0, len(text)
         while pos < text_end:
             lexer = lexers[stack[-1]] or self._lexer_of(stack[-1])
             match = lexer.match(text, pos)
             if match is None:
                 raise LexError(f"no token matches at offset {pos}")
-            kind, stop = match.lastgroup, match.end()
-            extra = lexer.extra.get(kind)
-            if kind in lexer.ignored:  # blanks and comments
-                lines = text.count("\n", pos, stop) if kind in lexer.multiline else 0
+            kind = match.lastgroup
+            begin, pos = match.span(kind)
+            how = lexer.how[kind]
+            if how == _BARE:  # only its position matters
+                item: Any = (None, begin, pos, 0)
+                if trace is not None:
+                    trace.append(_token(kind, text[begin:pos], begin, pos))
+            elif how == _IGNORED:  # blanks (when not skipped by the pattern) and comments
+                extra = lexer.extra.get(kind)
                 if extra is not None:
-                    _ignored_token(extra, kind, match.group(), pos, line, line_start, lines)  # type: ignore[arg-type]
-                if lines:
-                    line += lines
-                    line_start = text.rindex("\n", pos, stop) + 1
-                pos = stop
+                    extra(_token(kind, text[begin:pos], begin, pos))  # type: ignore[operator]
                 continue
-            if type(extra) is tuple:
-                kind, extra = _retype(extra, match.group(), kind), None
-            if kind in lexer.bare:  # only its position matters
-                item: Any = (None, pos, stop, 0)
-                if trace is not None:
-                    column = pos - line_start + 1
-                    trace.append(_token(kind, match.group(), pos, line, column, line, stop, column + stop - pos))
-                pos = stop
-                symbol = kind
             else:
-                item, line, line_start = _make_token(kind, match.group(), pos, line, line_start, stop, lexer.multiline)
-                token, pos = item, stop
-                if extra is not None:
-                    item = token = extra(token)  # type: ignore[operator]
-                    if not isinstance(token, Token):
-                        raise LexError("a lexer callback must return a token")
-                if trace is not None:
-                    trace.append(token)
-                symbol = token.type
+                value = text[begin:pos]
+                if how == _NAME:
+                    kind = _retype(lexer, kind, value)
+                    if kind in lexer.bare:
+                        item = (None, begin, pos, 0)
+                        if trace is not None:
+                            trace.append(_token(kind, value, begin, pos))
+                        how = _BARE
+                if how != _BARE:
+                    item = token = _new_string(Token, value)
+                    token.type = kind
+                    token.value = value
+                    token.start_pos = begin
+                    token.end_pos = pos
+                    token.line = token.column = token.end_line = token.end_column = None
+                    extra = lexer.extra.get(kind) if how == _KEPT else None
+                    if extra is not None:
+                        item = token = extra(token)  # type: ignore[operator]
+                        if not isinstance(token, Token):
+                            raise LexError("a lexer callback must return a token")
+                        kind = token.type
+                    if trace is not None:
+                        trace.append(token)
             while True:
-                action = rows[stack[-1]][symbol]
+                action = rows[stack[-1]][kind]
                 if type(action) is int:
                     stack.append(action)
                     values.append(item)
