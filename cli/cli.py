@@ -103,14 +103,16 @@ def _parse_cache(folder: Path | None) -> Any:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep parsed files here [default: $XDG_CACHE_HOME/kpl or ~/.cache/kpl].")
 @click.option("--no-cache", is_flag=True, help="Parse every file again; read and write no cache.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Parse on up to this many processes [default: the idle cores, for large projects].")
 def check(paths: tuple[Path, ...], snapshot: Path | None, fail_on_warn: bool, fmt: str,
-          output_file: Path | None, cache_dir: Path | None, no_cache: bool) -> None:
+          output_file: Path | None, cache_dir: Path | None, no_cache: bool, jobs: int | None) -> None:
     """Parse and statically check .kpl files and folders."""
     from kpl.dsl.diagnostics import Severity, sort_diagnostics
     from kpl.engine.check import check_project
     from kpl.engine.project import load_project
 
-    project = load_project(paths, cache=None if no_cache else _parse_cache(cache_dir))
+    project = load_project(paths, cache=None if no_cache else _parse_cache(cache_dir), jobs=jobs)
     ctx = check_project(project)
     diagnostics = [*project.diagnostics, *ctx.diagnostics]
     if snapshot is not None:

@@ -38,7 +38,7 @@ from kpl.dsl.diagnostics import Diagnostic, Severity
 from kpl.dsl.parser import ParseResult, parse_source
 from kpl.dsl.source import Source, Span
 
-__all__ = ["ParseCache", "ParseCacheError", "cache_key", "default_cache_folder", "parse_cached"]
+__all__ = ["ParseCache", "ParseCacheError", "cache_key", "decode", "default_cache_folder", "encode", "parse_cached"]
 
 FORMAT = b"kpl-parse-cache/1\n"
 _DSL_FILES = (
@@ -202,13 +202,18 @@ class ParseCache:
             return None
         return decode(data, key, source)
 
-    def store(self, result: ParseResult) -> bool:
-        """Write the entry for ``result``; False (and nothing written) when that is not possible."""
-        key = cache_key(result.module.source.text)
+    def store(self, result: ParseResult, key: str | None = None) -> bool:
+        """Write the entry for ``result`` (``key``: its source's :func:`cache_key`, when already known); False
+        (and nothing written) when that is not possible."""
+        key = key or cache_key(result.module.source.text)
         try:
             data = encode(result, key)
         except (ParseCacheError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
             return False
+        return self.write(key, data)
+
+    def write(self, key: str, data: bytes) -> bool:
+        """Write an entry already encoded (by :func:`encode`, with this ``key``)."""
         return _write_atomically(self.entry(key), data)
 
 

@@ -13,7 +13,8 @@ from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.source import Source, Span
 from kpl.engine.limits import DEFAULT_LIMITS, current_limits
-from kpl.engine.parse_cache import ParseCache, parse_cached
+from kpl.engine.parse_cache import ParseCache
+from kpl.engine.parse_parallel import parse_all
 
 __all__ = ["Project", "find_kpl_files", "load_project", "paused_gc", "read_source"]
 
@@ -98,22 +99,25 @@ def read_source(path: Path, display: str | None = None) -> tuple[Source | None, 
     return Source(name, text.removeprefix("\ufeff")), None
 
 
-def load_project(paths: Iterable[Path], *, cache: ParseCache | None = None) -> Project:
+def load_project(paths: Iterable[Path], *, cache: ParseCache | None = None, jobs: int | None = None) -> Project:
     """Read and parse every ``.kpl`` file below ``paths``; with ``cache``, unchanged files are not parsed
-    again (the result is the same either way)."""
+    again; a large load is parsed on up to ``jobs`` cores (default: all; 1 for this process only). The
+    result is the same either way."""
     project = Project()
     files, problems = find_kpl_files(paths)
     project.diagnostics.extend(problems)
     project.io_failed = bool(problems)
     with paused_gc():
-        for path in files:
-            source, problem = read_source(path)
+        read = [read_source(path) for path in files]
+        sources = [source for source, _ in read if source is not None]
+        parsed = iter(parse_all(sources, cache, jobs))
+        for source, problem in read:
             if problem is not None:
                 project.diagnostics.append(problem)
                 project.io_failed = True
             if source is None:
                 continue
-            result = parse_cached(source, cache)
+            result = next(parsed)
             project.modules.append(result.module)
             project.diagnostics.extend(result.diagnostics)
     return project
