@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ast_plain import plain
 from lark import Token, UnexpectedInput
 from lark.lexer import BasicLexer
 
@@ -138,7 +138,7 @@ def test_lean_loop_reads_the_tokens_lark_reads(path: Path, monkeypatch: pytest.M
         return
     assert mine == lark_tokens
     assert fast[1] == comments_by_lark
-    assert _plain(fast[0]) == _plain(ToAst().transform(tree))
+    assert plain(fast[0]) == plain(ToAst().transform(tree))
 
 
 def _tracing(method: Any, into: list[Token]) -> Any:
@@ -146,15 +146,6 @@ def _tracing(method: Any, into: list[Token]) -> Any:
         return method(self, text, start, into)
 
     return tracing
-
-
-def _plain(value: object) -> object:
-    """Every field spelled out, spans included (AST equality ignores spans)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__, *((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value)))
-    if isinstance(value, (tuple, list)):
-        return (type(value).__name__, *(_plain(item) for item in value))
-    return (type(value).__name__, value)
 
 
 def test_lean_loop_rejects_what_lark_rejects() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ast_plain import plain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,20 +46,8 @@ quota q in namespace shop {
 """
 
 
-def _plain(value: Any) -> Any:
-    """A value with every span and type spelled out (AST equality ignores spans; this does not)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if isinstance(value, Source):
-            return ("Source", value.name, value.text)
-        fields = dataclasses.fields(value)
-        return (type(value).__name__, *((f.name, _plain(getattr(value, f.name))) for f in fields))
-    if isinstance(value, (tuple, list)):
-        return (type(value).__name__, *(_plain(item) for item in value))
-    return (type(value).__name__, value)
-
-
 def _result(result: ParseResult) -> Any:
-    return _plain((result.module.source, result.module.declarations, result.module.comments, result.diagnostics))
+    return plain((result.module.source, result.module.declarations, result.module.comments, result.diagnostics))
 
 
 def _read(path: Path) -> Source | None:
@@ -81,7 +69,7 @@ def test_treeless_parse_equals_tree_parse(path: Path) -> None:
     if fast is None:
         return  # errors and deep nesting go down the tree path only
     tree, comments = parser_module._parse_text(source.text)
-    assert _plain(fast[0]) == _plain(ToAst().transform(tree))
+    assert plain(fast[0]) == plain(ToAst().transform(tree))
     assert fast[1] == comments
 
 
@@ -89,7 +77,7 @@ def test_treeless_parse_keeps_spans_of_parenthesized_and_inlined_rules() -> None
     fast = parser_module._parse_fast(SAMPLE)
     assert fast is not None
     tree, comments = parser_module._parse_text(SAMPLE)
-    assert _plain(fast[0]) == _plain(ToAst().transform(tree))
+    assert plain(fast[0]) == plain(ToAst().transform(tree))
     assert fast[1] == comments
     assert [text for _, text in fast[1]] == ["# a comment", "# trailing comment"]
 
@@ -130,7 +118,7 @@ def test_a_hit_does_not_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(parse_cache, "parse_source", fail)
     second = parse_cached(Source("renamed.kpl", SAMPLE), cache)
     assert second.module.source.name == "renamed.kpl"
-    assert _plain(second.module.declarations) == _plain(first.module.declarations)
+    assert plain(second.module.declarations) == plain(first.module.declarations)
 
 
 def test_different_text_is_a_miss(tmp_path: Path) -> None:
@@ -188,7 +176,7 @@ def test_writes_are_atomic_and_failures_harmless(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     result = parse_cached(Source("a.kpl", SAMPLE), ParseCache(blocked))
-    assert _plain(result.module.declarations) == _plain(parse_source(Source("a.kpl", SAMPLE)).module.declarations)
+    assert plain(result.module.declarations) == plain(parse_source(Source("a.kpl", SAMPLE)).module.declarations)
 
 
 def test_default_folder_follows_xdg() -> None:
@@ -225,12 +213,12 @@ def test_load_project_with_a_cache_gives_the_same_project(tmp_path: Path) -> Non
     (project / "a.kpl").write_text(SAMPLE, encoding="utf-8")
     (project / "b.kpl").write_text("policy broken {\n", encoding="utf-8")
     cache = ParseCache(tmp_path / "cache")
-    plain = load_project([project])
+    uncached = load_project([project])
     cold = load_project([project], cache=cache)
     warm = load_project([project], cache=cache)
     for loaded in (cold, warm):
-        assert [_plain(m.declarations) for m in loaded.modules] == [_plain(m.declarations) for m in plain.modules]
-        assert _plain(loaded.diagnostics) == _plain(plain.diagnostics)
+        assert [plain(m.declarations) for m in loaded.modules] == [plain(m.declarations) for m in uncached.modules]
+        assert plain(loaded.diagnostics) == plain(uncached.diagnostics)
 
 
 def test_cli_check_uses_the_cache_folder_unless_told_not_to(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from ast_plain import plain
 
 from kpl.dsl import parser as parser_module
 from kpl.dsl.lalr_loop import _skippable_blank
@@ -37,18 +37,9 @@ def _sources() -> list[Source]:
     return found
 
 
-def _plain(value: object) -> object:
-    """Every field spelled out, spans included (AST equality ignores spans)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__, *((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value)))
-    if isinstance(value, (tuple, list)):
-        return (type(value).__name__, *(_plain(item) for item in value))
-    return (type(value).__name__, value)
-
-
 def _results(sources: list[Source], **options: object) -> list[object]:
     return [
-        (_plain(r.module.declarations), r.module.comments, [(d.code, d.span, d.message) for d in r.diagnostics])
+        (plain(r.module.declarations), r.module.comments, [(d.code, d.span, d.message) for d in r.diagnostics])
         for r in parse_all(sources, **options)  # type: ignore[arg-type]
     ]
 
@@ -111,7 +102,7 @@ def test_workers_fill_the_cache(small_threshold: None, tmp_path: Path, monkeypat
 
     monkeypatch.setattr(parse_parallel, "parse_source", no_parsing)
     again = load_project([project], cache=cache, jobs=2)
-    assert [_plain(m.declarations) for m in again.modules] == [_plain(m.declarations) for m in first.modules]
+    assert [plain(m.declarations) for m in again.modules] == [plain(m.declarations) for m in first.modules]
     assert [(d.code, d.span) for d in again.diagnostics] == [(d.code, d.span) for d in first.diagnostics]
 
 
