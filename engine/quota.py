@@ -184,8 +184,11 @@ def integer_sum(base: Mapping[str, Quantity], delta: Mapping[str, Quantity]) -> 
 
 
 def _part(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``obj[key]``; a flat object (no ``kind``, as the conformance vectors write quotas) is its own part."""
     part = obj.get(key)
-    return part if isinstance(part, Mapping) else obj
+    if isinstance(part, Mapping):
+        return part
+    return {} if "kind" in obj else obj
 
 
 @dataclass(frozen=True, slots=True)

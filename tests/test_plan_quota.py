@@ -208,3 +208,17 @@ def test_enforced_usage_never_exceeds_the_limit(replicas: list[int], limit: int)
     assert sorted(d.binding for d in quota.denied) == sorted(denied)
     assert used == parse_quantity(str(total))
     assert copy.deepcopy(quota) == quota
+
+
+def test_a_snapshot_quota_reads_only_its_spec_and_status(tmp_path: Path, capsys: Any) -> None:
+    """A FederatedResourceQuota object is never read flat: a stray top-level `overall` (not a field of the
+    kind) is ignored instead of being taken for the limits (it used to crash the plan)."""
+    frq = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "FederatedResourceQuota",
+           "metadata": {"name": "q", "namespace": "web"}, "overall": True}
+    (tmp_path / "s.json").write_text(json.dumps({"kind": "List", "items": [cluster("m1"), frq]}), encoding="utf-8")
+    code = main(["plan", "--snapshot", str(tmp_path), "-o", "json"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    assert "internal error" not in err
+    quota = json.loads(out)["quotas"][0]
+    assert quota["name"] == "q" and not quota.get("overall")
