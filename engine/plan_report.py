@@ -1,14 +1,16 @@
 """The report node's parts, kept between evaluations and patched where the plan changed.
 
 :class:`ReportState` remembers, per schedule node, what the report built from it: the binding's entry (from
-the binding node's value, the schedule outcome and the quota decisions), its place in the report order, and
-its placements in each cluster's :class:`~kpl.engine.report_sums.ClusterSums`. On the next evaluation only
-the schedule nodes whose binding or outcome is another object (all of them when a quota changed) are looked
-at again; a binding whose entry changed takes its old placements out of its clusters and puts the new ones
-in, and only those clusters, and clusters whose capacity changed, get a new section. The first evaluation
-builds every part the same way, so a patched report and a fresh one are the same data.
+the binding node's value, the schedule outcome and the quota decisions) and its place in the report order.
+The first evaluation sums every cluster's placements in one pass over the bindings in report order
+(:class:`~kpl.engine.report_sums.ClusterTotals`) and notes which schedule nodes placed something where. On the
+next evaluation only the schedule nodes whose binding or outcome is another object (all of them when a quota
+changed) are looked at again; a binding whose entry changed takes its old placements out of its clusters'
+:class:`~kpl.engine.report_sums.ClusterSums` and puts the new ones in, and only those clusters, and clusters
+whose capacity changed, get a new section. A cluster's sums (and the placements of the bindings on it) are
+built when a re-plan first touches it, from the nodes the first pass noted; both ways give the sections
+:func:`~kpl.engine.report.cluster_report` gives, so a patched report and a fresh one are the same data.
 """
-
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,7 +21,7 @@ from kpl.engine.matching import POLICY
 from kpl.engine.plan_quota import adjust_for_quota
 from kpl.engine.quantity import Quantity
 from kpl.engine.report import BindingReport, ClusterReport, PolicyReport, ResourceRef
-from kpl.engine.report_sums import ClusterSums, Placement, placements_of
+from kpl.engine.report_sums import ClusterSums, ClusterTotals, Placement, placements_of
 
 if TYPE_CHECKING:
     from kpl.engine.plan import BuiltBinding, ClusterNode, Plan, ScheduleOutcome
@@ -80,17 +82,32 @@ class _Member:
         self.entry: BindingReport | None = None
         self.unmatched: ResourceRef | None = None
         self.order: _Order = ()
-        self.placements: dict[str, tuple[Placement, ...]] = {}
+        self.placements: dict[str, tuple[Placement, ...]] | None = None
+
+
+def _order_of(member: _Member) -> _Order:
+    return member.order
+
+
+def _label(entry: BindingReport) -> str:
+    return f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name
 
 
 class ReportState:
-    """The previous report's parts (see the module's description)."""
+    """The previous report's parts (see the module's description).
 
-    __slots__ = ("_bindings", "_clusters", "_members", "_nodes", "_parsed", "_quotas", "_sections", "_unmatched")
+    The first evaluation sums each cluster's placements in one pass (:func:`~kpl.engine.report.cluster_report`)
+    and only remembers which schedule nodes placed something on which cluster; a cluster's
+    :class:`~kpl.engine.report_sums.ClusterSums` (and the placements of the bindings on it) are built when a
+    re-plan first touches that cluster."""
+
+    __slots__ = ("_bindings", "_clusters", "_members", "_nodes", "_on", "_parsed", "_quotas", "_sections",
+                 "_unmatched")
 
     _nodes: list[str]
     _members: dict[str, _Member]
     _clusters: dict[str, ClusterSums]
+    _on: dict[str, list[str]]
     _sections: dict[str, tuple[Any, ClusterReport]]
     _quotas: tuple[Any, ...]
     _parsed: dict[tuple[type, Any], Quantity | None]
@@ -101,7 +118,7 @@ class ReportState:
         self._reset([])
 
     def _reset(self, nodes: list[str]) -> None:
-        self._nodes, self._members, self._clusters, self._sections = nodes, {}, {}, {}
+        self._nodes, self._members, self._clusters, self._on, self._sections = nodes, {}, {}, {}, {}
         self._quotas, self._parsed, self._bindings, self._unmatched = (), {}, None, None
 
     def refresh(self, plan: Plan) -> tuple[tuple[BindingReport, ...], tuple[ResourceRef, ...],
@@ -110,8 +127,8 @@ class ReportState:
         current results."""
         schedules = plan.nodes_of("schedule")
         quotas = tuple(plan.results[n] for n in plan.nodes_of("quota"))
-        if schedules != self._nodes:
-            self._reset(schedules)
+        if schedules != self._nodes or not self._members:
+            return self._build(plan, schedules, quotas)
         every = len(quotas) != len(self._quotas) or any(a is not b for a, b in zip(quotas, self._quotas,
                                                                                    strict=True))
         self._quotas = quotas
@@ -123,6 +140,53 @@ class ReportState:
             self._bindings, self._unmatched = self._ordered()
         return self._bindings, self._unmatched, self._sections_for(plan, touched)
 
+    # ------------------------------------------------------------------------------ the first evaluation
+
+    def _build(self, plan: Plan, schedules: list[str], quotas: tuple[Any, ...]) -> tuple[
+            tuple[BindingReport, ...], tuple[ResourceRef, ...], tuple[ClusterReport, ...]]:
+        """Every entry, and every cluster's sums in one pass over the bindings in report order."""
+        self._reset(schedules)
+        self._quotas = quotas
+        results = plan.results
+        for node in schedules:
+            member = self._member(plan, node, results["binding:" + node[9:]], results[node])
+            self._members[node] = member
+        matched = self._sorted_matched()
+        self._bindings, self._unmatched = self._ordered(matched)
+        totals = ClusterTotals(self._parsed)
+        on = self._on
+        for member in matched:
+            built, adjusted, entry, node = member.built, member.adjusted, member.entry, member.order[-1]
+            if built.binding is None or adjusted is None or entry is None:
+                continue
+            targets = adjusted.effective()
+            totals.add(_label(entry), built.binding.get("spec") or {}, targets)
+            for target in targets:
+                nodes = on.get(target.name)
+                if nodes is None:
+                    on[target.name] = [node]
+                else:
+                    nodes.append(node)
+        sections: list[ClusterReport] = []
+        for cluster_node in plan.nodes_of("cluster"):
+            cluster: ClusterNode = results[cluster_node]
+            section = totals.report(cluster.capacity)
+            self._sections[cluster.view.name] = (cluster.capacity, section)
+            sections.append(section)
+        return self._bindings, self._unmatched, tuple(sections)
+
+    def _member(self, plan: Plan, node: str, built: BuiltBinding, outcome: ScheduleOutcome | None) -> _Member:
+        member = _Member(built, outcome)
+        if outcome is None:
+            member.unmatched = built.resource
+            return member
+        member.adjusted = adjust_for_quota(plan, node, outcome)
+        entry = member.entry = binding_report(built, member.adjusted)
+        member.order = (entry.namespace, entry.name, entry.kind, node)
+        return member
+
+    # ------------------------------------------------------------------------------ later evaluations
+
     def _refresh_member(self, plan: Plan, node: str, every: bool, touched: set[str]) -> bool:
         """Look at one schedule node again when it (or a quota) changed; True when its place in the order
         or its entry changed."""
@@ -131,47 +195,59 @@ class ReportState:
         old = self._members.get(node)
         if old is not None and old.built is built and old.outcome is outcome and not every:
             return False
-        member = _Member(built, outcome)
-        if outcome is None:
-            member.unmatched = built.resource
-        else:
+        if outcome is not None and old is not None and old.entry is not None and old.built is built:
             adjusted = adjust_for_quota(plan, node, outcome)
-            if old is not None and old.entry is not None and old.built is built and (
-                    old.adjusted is adjusted or old.adjusted == adjusted):
+            if old.adjusted is adjusted or old.adjusted == adjusted:
                 old.outcome = outcome
                 return False
-            member.adjusted = adjusted
-            member.entry = binding_report(built, adjusted)
-            member.order = (member.entry.namespace, member.entry.name, member.entry.kind, node)
-            member.placements = self._placements(member)
-        self._members[node] = member
+        member = self._member(plan, node, built, outcome)
         self._move(node, old, member, touched)
+        self._members[node] = member
         return True
 
     def _placements(self, member: _Member) -> dict[str, tuple[Placement, ...]]:
+        """The member's placements per cluster (worked out once, when first asked for)."""
+        if member.placements is not None:
+            return member.placements
         entry, built, adjusted = member.entry, member.built, member.adjusted
         if entry is None or adjusted is None or built.binding is None:
-            return {}
-        spec = built.binding.get("spec") or {}
-        label = f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name
-        return placements_of(label, spec, adjusted.effective(), self._parsed)
+            member.placements = {}
+        else:
+            spec = built.binding.get("spec") or {}
+            member.placements = placements_of(_label(entry), spec, adjusted.effective(), self._parsed)
+        return member.placements
+
+    def _sums(self, name: str) -> ClusterSums:
+        """The cluster's sums, built from the members the first evaluation placed on it if not yet built."""
+        sums = self._clusters.get(name)
+        if sums is None:
+            sums = self._clusters[name] = ClusterSums()
+            for node in dict.fromkeys(self._on.pop(name, ())):
+                member = self._members[node]
+                sums.put(node, member.order, self._placements(member).get(name, ()))
+        return sums
 
     def _move(self, node: str, old: _Member | None, new: _Member, touched: set[str]) -> None:
-        """Take ``old``'s placements out of their clusters and put ``new``'s in."""
-        names = set(new.placements) | (set(old.placements) if old is not None else set())
+        """Take ``old``'s placements out of their clusters and put ``new``'s in (``old`` is still the
+        node's member, so clusters first built here hold its placements)."""
+        placements = self._placements(new)
+        names = set(placements) | (set(self._placements(old)) if old is not None else set())
         for name in names:
-            sums = self._clusters.get(name)
-            if sums is None:
-                sums = self._clusters[name] = ClusterSums()
-            sums.put(node, new.order, new.placements.get(name, ()))
+            self._sums(name).put(node, new.order, placements.get(name, ()))
             touched.add(name)
 
-    def _ordered(self) -> tuple[tuple[BindingReport, ...], tuple[ResourceRef, ...]]:
+    def _ordered(self, matched: list[_Member] | None = None) -> tuple[tuple[BindingReport, ...],
+                                                                      tuple[ResourceRef, ...]]:
         members = self._members.values()
-        matched = sorted((m for m in members if m.entry is not None), key=lambda m: m.order)
+        if matched is None:
+            matched = self._sorted_matched()
         unmatched = sorted((m.unmatched for m in members if m.unmatched is not None),
                            key=lambda r: (r.namespace, r.kind, r.name, r.api_version))
         return tuple(m.entry for m in matched if m.entry is not None), tuple(unmatched)
+
+    def _sorted_matched(self) -> list[_Member]:
+        """The members with an entry, in report order."""
+        return sorted((m for m in self._members.values() if m.entry is not None), key=_order_of)
 
     def _sections_for(self, plan: Plan, touched: set[str]) -> tuple[ClusterReport, ...]:
         sections: list[ClusterReport] = []
@@ -180,7 +256,6 @@ class ReportState:
             name, capacity = cluster.view.name, cluster.capacity
             found = self._sections.get(name)
             if found is None or found[0] is not capacity or name in touched:
-                sums = self._clusters.get(name) or ClusterSums()
-                found = self._sections[name] = (capacity, sums.report(capacity))
+                found = self._sections[name] = (capacity, self._sums(name).report(capacity))
             sections.append(found[1])
         return tuple(sections)

@@ -21,7 +21,9 @@ from kpl.engine.report import REQUEST_NAMES, ClusterReport, cluster_report, free
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.types import TargetCluster
 
-__all__ = ["ClusterSums", "Placement", "RequestTerms", "placement_of", "placements_of", "request_terms"]
+__all__ = [
+    "ClusterSums", "ClusterTotals", "Placement", "RequestTerms", "placement_of", "placements_of", "request_terms",
+]
 
 _Key = tuple[type, Any]
 RequestTerms = tuple[tuple[str, _Key, Quantity], ...]
@@ -174,3 +176,117 @@ class ClusterSums:
             entries = list(per.values())
             requests[name] = sum_total(entries, entries[0][0] if self.nonzero[name] else None)
         return ClusterReport(capacity.name, self.replicas, tuple(self.labels), requests, free_of(capacity))
+
+
+class _Tally:
+    """One cluster's placements met so far in a one-pass sum: labels, entries (for an exact re-sum), pods, and
+    per distinct request terms the pods requesting them."""
+
+    __slots__ = ("labels", "pods", "replicas", "sources", "unsure")
+
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self.sources: list[tuple[str, Mapping[str, Any], TargetCluster]] = []
+        self.replicas = 0
+        self.pods: dict[int, list[Any]] = {}
+        self.unsure = False
+
+    def add(self, terms: RequestTerms, count: int) -> None:
+        found = self.pods.get(id(terms))
+        if found is None:
+            self.pods[id(terms)] = [terms, count]
+        else:
+            found[1] += count
+
+
+class ClusterTotals:
+    """Every cluster's sums in one pass over the bindings in report order: what
+    :func:`~kpl.engine.report.cluster_report` gives for each cluster's placements, with the requests parsed
+    and looked at once per binding rather than per placement.
+
+    Pods are counted per distinct request terms (equal terms are one object); the totals take the format every
+    present value shares. A cluster with values in more than one format, a negative value or a negative pod
+    count is summed again by :func:`~kpl.engine.report.cluster_report` over its entries in report order."""
+
+    __slots__ = ("_interned", "_parsed", "clusters")
+
+    def __init__(self, parsed: dict[_Key, Quantity | None]) -> None:
+        self._parsed = parsed
+        self._interned: dict[tuple[tuple[str, _Key], ...], RequestTerms] = {}
+        self.clusters: dict[str, _Tally] = {}
+
+    def _terms(self, requirements: Any) -> RequestTerms:
+        terms = request_terms(requirements, self._parsed)
+        return self._interned.setdefault(tuple((name, key) for name, key, _ in terms), terms)
+
+    def add(self, label: str, spec: Mapping[str, Any], targets: Iterable[TargetCluster]) -> None:
+        """The entries ``targets`` of a binding with ``spec``, after every binding before it in report order."""
+        components = spec.get("components") or []
+        if components:
+            self._add_components(label, spec, components, targets)
+            return
+        terms = self._terms(spec.get("replicaRequirements"))
+        clusters = self.clusters
+        for target in targets:
+            tally = clusters.get(target.name)
+            if tally is None:
+                tally = clusters[target.name] = _Tally()
+            replicas = target.replicas
+            tally.labels.append(label)
+            tally.sources.append((label, spec, target))
+            tally.replicas += replicas
+            tally.add(terms, replicas)
+            if replicas < 0:
+                tally.unsure = True
+
+    def _add_components(self, label: str, spec: Mapping[str, Any], components: Any,
+                        targets: Iterable[TargetCluster]) -> None:
+        groups = [(str(c.get("name") or ""), int(c.get("replicas") or 0), self._terms(c.get("replicaRequirements")))
+                  for c in components]
+        for target in targets:
+            tally = self.clusters.get(target.name)
+            if tally is None:
+                tally = self.clusters[target.name] = _Tally()
+            tally.labels.append(label)
+            tally.sources.append((label, spec, target))
+            counts = None if target.components is None else {c.name: c.replicas for c in target.components}
+            for name, replicas, terms in groups:
+                count = replicas if counts is None else counts.get(name, 0)
+                tally.replicas += count
+                tally.add(terms, count)
+                tally.unsure = tally.unsure or count < 0
+
+    def report(self, capacity: ClusterCapacity) -> ClusterReport:
+        """The cluster's section, as :func:`~kpl.engine.report.cluster_report` gives it for its entries in
+        report order."""
+        tally = self.clusters.get(capacity.name)
+        if tally is None:
+            return cluster_report(capacity, ())
+        values: dict[str, dict[_Key, list[Any]]] = {}
+        for terms, pods in tally.pods.values():
+            for name, key, quantity in terms:
+                per = values.get(name)
+                if per is None:
+                    per = values[name] = {}
+                entry = per.get(key)
+                if entry is None:
+                    per[key] = [quantity, pods]
+                else:
+                    entry[1] += pods
+        requests = _exact_totals(values) if not tally.unsure else None
+        if requests is None:
+            return cluster_report(capacity, tally.sources)
+        return ClusterReport(capacity.name, tally.replicas, tuple(sorted(tally.labels)), requests, free_of(capacity))
+
+
+def _exact_totals(values: dict[str, dict[_Key, list[Any]]]) -> dict[str, Quantity] | None:
+    """Per resource the total of ``quantity * pods`` over the present values, or None when the values are not
+    all of one format or one is negative (then the order of the terms can show)."""
+    requests: dict[str, Quantity] = {}
+    for name, per in values.items():
+        entries = list(per.values())
+        if len({entry[0].format for entry in entries}) > 1 or any(entry[0].mantissa < 0 for entry in entries):
+            return None
+        nonzero = next((entry[0] for entry in entries if entry[1] and entry[0].mantissa), None)
+        requests[name] = sum_total(entries, nonzero)
+    return requests

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from kpl.engine.quantity import Quantity
 from kpl.engine.report import ClusterReport, cluster_report
-from kpl.engine.report_sums import ClusterSums, placement_of
+from kpl.engine.report_sums import ClusterSums, ClusterTotals, placement_of
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.types import TargetCluster, TargetComponent
 
@@ -103,3 +103,59 @@ def test_mixed_formats_take_the_first_nonzero_term_in_report_order() -> None:
     assert sums.report(CAPACITY).requests["memory"].format == "DecimalSI"  # ns/a's term comes first
     sums.put("a", ("a",), ())
     assert str(sums.report(CAPACITY).requests["memory"]) == "1Gi"
+
+
+@st.composite
+def bindings(draw: Any, values: list[Any]) -> list[tuple[str, dict[str, Any], list[TargetCluster]]]:
+    """Bindings in report order: a label, a spec, and entries on clusters ``x`` and ``y`` (some replicas
+    negative, some clusters named twice)."""
+    value = st.sampled_from(values)
+    components = st.none() | st.lists(st.tuples(st.integers(-1, 4), value), min_size=1, max_size=3)
+    entry = st.tuples(st.sampled_from(["x", "y"]), st.integers(-1, 5), st.booleans())
+    found = []
+    for number, (cpu, memory, comps, entries) in enumerate(draw(st.lists(
+            st.tuples(value, value, components, st.lists(entry, max_size=3)), max_size=8))):
+        spec = _spec(cpu, memory, comps)
+        targets = [TargetCluster(name, replicas, (TargetComponent("c0", replicas),)
+                                 if comps is not None and recorded else None)
+                   for name, replicas, recorded in entries]
+        found.append((f"ns/b{number % 3}", spec, targets))
+    return found
+
+
+def _one_pass(placed: list[tuple[str, dict[str, Any], list[TargetCluster]]]) -> None:
+    totals = ClusterTotals({})
+    for label, spec, targets in placed:
+        totals.add(label, spec, targets)
+    for name in ("x", "y", "z"):
+        capacity = ClusterCapacity.from_summary(name, {"allocatable": {"cpu": "8"}})
+        ordered = [(label, spec, t) for label, spec, targets in placed for t in targets if t.name == name]
+        assert _text(totals.report(capacity)) == _text(cluster_report(capacity, ordered))
+
+
+@settings(max_examples=150, deadline=None)
+@given(bindings(QUANTITIES + NEGATIVE))
+def test_one_pass_totals_equal_a_sum_in_report_order(placed: Any) -> None:
+    _one_pass(placed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bindings(["1Gi", "1G", "0", "2Gi", "500m"]))
+def test_one_pass_totals_of_mixed_formats_equal_a_sum_in_report_order(placed: Any) -> None:
+    _one_pass(placed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bindings(SAME_FORMAT))
+def test_one_pass_totals_of_one_format_equal_a_sum_in_report_order(placed: Any) -> None:
+    _one_pass(placed)
+
+
+def test_one_pass_totals_keep_the_format_of_the_first_nonzero_term() -> None:
+    totals = ClusterTotals({})
+    totals.add("ns/a", _spec("1", "1Gi", None), [TargetCluster("x", 0)])
+    totals.add("ns/b", _spec("1", "1G", None), [TargetCluster("x", 1)])
+    totals.add("ns/c", _spec("1", "1Gi", None), [TargetCluster("x", 1)])
+    report = totals.report(CAPACITY)
+    assert report.requests["memory"].format == "DecimalSI" and report.bindings == ("ns/a", "ns/b", "ns/c")
+    assert (report.replicas, str(report.requests["cpu"])) == (2, "2")
