@@ -7,10 +7,11 @@ state, whose actions are plain values: a shift is the next state (an ``int``), a
 hands its one child on (an inlined ``?rule`` of one symbol) is the rule's name (a ``str``, the loop
 just moves to the goto state), and any other reduction is ``(size, rule name, callback)``. One
 function reads tokens with the lexer of the current state and runs the table, without a method call
-per token. Each state's pattern also skips the blanks before a token where that is provably exact
-(one match per token), blanks never become ``Token`` objects, punctuation travels as a position, and
-Lark's keyword check on names (its "unless" callback) is done once per distinct name. Tokens carry
-their offsets; lines and columns, which nothing built from them reads, are worked out only for a trace.
+per token. The lexers of the states come from one analysis of the terminals (:mod:`kpl.dsl.state_lexers`):
+most states read with one shared pattern, a pattern skips the blanks before a token where that is provably
+exact (one match per token), blanks never become ``Token`` objects, punctuation travels as a position, and
+Lark's keyword check on names (its "unless" callback) is a dictionary lookup. Tokens carry their offsets;
+lines and columns, which nothing built from them reads, are worked out only for a trace.
 
 It accepts exactly the inputs Lark's parser accepts, reduces in the same order and makes the same
 tokens (type, text, offsets; with a trace also lines and columns); on anything else it raises
@@ -21,16 +22,14 @@ parser, which reports it.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from lark import Token
 from lark.exceptions import LexError
-from lark.lexer import UnlessCallback
 from lark.parsers.lalr_analysis import Reduce
 
-from kpl.dsl.regex_start import first_chars, may_start_with
+from kpl.dsl.state_lexers import BARE, IGNORED, KEPT, NAME, Lexicon, StateLexer
 
 __all__ = ["LalrLoop"]
 
@@ -38,89 +37,6 @@ _Reduction = tuple[int, str, Callable[[list[Any]], Any]]
 _Action = int | str | _Reduction
 _Row = dict[str, Any]  # symbol to _Action
 _new_string = str.__new__
-
-
-_BARE, _KEPT, _NAME, _IGNORED = 0, 1, 2, 3  # what the loop does with a token of a terminal (see _StateLexer)
-_RETYPED_MAX = 4096  # names remembered per lexer with the keyword (or not) they spell
-
-
-class _StateLexer:
-    """What Lark's lexer for one parser state matches with: one compiled pattern (or several, tried in
-    order), and per terminal what to do with its tokens: ``how`` (position only, kept, a name that may
-    spell a keyword, ignored), its callback in ``extra`` (for a name: Lark's keyword patterns).
-
-    Where it is safe, the pattern skips blanks itself: it is prefixed with the blank terminal's own
-    pattern, made optional, so a token and the blanks before it are one match. That is exact when no
-    other terminal of the state can begin with a character the blank terminal can begin with (proved by
-    :mod:`kpl.dsl.regex_start`); otherwise the plain pattern is kept and blanks are tokens of their own."""
-
-    __slots__ = ("bare", "extra", "how", "match", "retyped")
-
-    def __init__(self, lark_lexer: Any, position_only: frozenset[str]) -> None:
-        scanner = lark_lexer.scanner  # built on first use, as Lark does
-        blank = _skippable_blank(lark_lexer)
-        patterns = tuple(scanner._mres) if blank is None else tuple(
-            re.compile(f"(?:{blank})?(?:{plain.pattern})", plain.flags) for plain in scanner._mres
-        )
-        self.match: Callable[[str, int], Any] = patterns[0].match if len(patterns) == 1 else _first_of(patterns)
-        self.extra: dict[str, Callable[[Token], Token] | tuple[Any, ...]] = {
-            kind: tuple(callback.scanner._mres) if type(callback) is UnlessCallback else callback
-            for kind, callback in lark_lexer.callback.items()
-        }
-        ignored = frozenset(lark_lexer.ignore_types)
-        self.bare: frozenset[str] = position_only - frozenset(self.extra) - ignored
-        self.how: dict[str, int] = {}
-        for terminal in lark_lexer.terminals:
-            kind, extra = terminal.name, self.extra.get(terminal.name)
-            self.how[kind] = (
-                _IGNORED if kind in ignored else _BARE if kind in self.bare else
-                _NAME if type(extra) is tuple else _KEPT
-            )
-        self.retyped: dict[str, str] = {}
-
-
-def _skippable_blank(lark_lexer: Any) -> str | None:
-    """The pattern of the state's blank terminal (ignored, no callback) when blanks may be skipped inside
-    the token pattern, else None."""
-    blanks = [t for t in lark_lexer.terminals
-              if t.name in lark_lexer.ignore_types and t.name not in lark_lexer.callback]
-    if len(blanks) != 1:
-        return None
-    pattern = blanks[0].pattern
-    chars = first_chars(pattern.to_regexp(), pattern.flags)
-    if chars is None:
-        return None
-    for terminal in lark_lexer.terminals:
-        if terminal is not blanks[0] and may_start_with(terminal.pattern.to_regexp(), terminal.pattern.flags, chars):
-            return None
-    return str(pattern.to_regexp())
-
-
-def _first_of(patterns: tuple[Any, ...]) -> Callable[[str, int], Any]:
-    def match(text: str, pos: int) -> Any:
-        for pattern in patterns:
-            found = pattern.match(text, pos)
-            if found is not None:
-                return found
-        return None
-
-    return match
-
-
-def _retype(lexer: _StateLexer, kind: str, value: str) -> str:
-    """The keyword a name's text spells (Lark's "unless" callback), or the name's own terminal."""
-    found = lexer.retyped.get(value)
-    if found is not None:
-        return found
-    found = kind
-    for pattern in lexer.extra[kind]:  # type: ignore[union-attr]
-        spelled = pattern.fullmatch(value)
-        if spelled is not None:
-            found = str(spelled.lastgroup)
-            break
-    if len(lexer.retyped) < _RETYPED_MAX:
-        lexer.retyped[value] = found
-    return found
 
 
 def _token(kind: str, value: str, start: int, end: int) -> Token:
@@ -155,8 +71,8 @@ class LalrLoop:
     by the loop itself. Tokens of the terminals in ``position_only`` (ones every rule drops, such as
     punctuation) reach the callbacks as ``(None, start, end, 0)`` instead of a ``Token``."""
 
-    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_multiline", "_position_only", "_rows", "_shared",
-                 "_start_states")
+    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_lexicon", "_multiline", "_position_only", "_rows",
+                 "_shared", "_start_states")
 
     def __init__(self, frontend: Any, callbacks: Mapping[Any, Callable[[list[Any]], Any]],
                  passthrough: Callable[[list[Any]], Any] | None = None,
@@ -181,18 +97,24 @@ class LalrLoop:
         self._start_states: dict[str, int] = dict(table.start_states)
         self._end_states: dict[str, int] = dict(table.end_states)
         self._lark_lexers: dict[int, Any] = dict(frontend.lexer.lexers)
-        self._lexers: list[_StateLexer | None] = [None] * len(rows)
-        self._shared: dict[int, _StateLexer] = {}
+        self._lexers: list[StateLexer | None] = [None] * len(rows)
+        self._shared: dict[int, StateLexer] = {}
         self._position_only = position_only
+        self._lexicon = Lexicon(frontend.lexer, position_only)
         self._multiline: frozenset[str] = frozenset().union(
             *(lexer.newline_types for lexer in self._lark_lexers.values())
         )
 
-    def _lexer_of(self, state: int) -> _StateLexer:
+    @property
+    def lexicon(self) -> Lexicon:
+        """The analysis of the terminals every state's lexer is built from."""
+        return self._lexicon
+
+    def _lexer_of(self, state: int) -> StateLexer:
         lark_lexer = self._lark_lexers[state]
         found = self._shared.get(id(lark_lexer))
         if found is None:
-            found = self._shared[id(lark_lexer)] = _StateLexer(lark_lexer, self._position_only)
+            found = self._shared[id(lark_lexer)] = self._lexicon.state_lexer(lark_lexer)
         self._lexers[state] = found
         return found
 
@@ -216,39 +138,41 @@ class LalrLoop:
         while pos < text_end:
             lexer = lexers[stack[-1]] or self._lexer_of(stack[-1])
             match = lexer.match(text, pos)
-            if match is None:
-                raise LexError(f"no token matches at offset {pos}")
-            kind = match.lastgroup
+            if match is None or (how := lexer.how.get(kind := match.lastgroup)) is None:
+                lexer = lexer.own()  # not this state's token: its own pattern decides
+                match = lexer.match(text, pos)
+                if match is None:
+                    raise LexError(f"no token matches at offset {pos}")
+                how = lexer.how[kind := match.lastgroup]
             begin, pos = match.span(kind)
-            how = lexer.how[kind]
-            if how == _BARE:  # only its position matters
+            if how == BARE:  # only its position matters
                 item: Any = (None, begin, pos, 0)
                 if trace is not None:
                     trace.append(_token(kind, text[begin:pos], begin, pos))
-            elif how == _IGNORED:  # blanks (when not skipped by the pattern) and comments
+            elif how == IGNORED:  # blanks (when not skipped by the pattern) and comments
                 extra = lexer.extra.get(kind)
                 if extra is not None:
-                    extra(_token(kind, text[begin:pos], begin, pos))  # type: ignore[operator]
+                    extra(_token(kind, text[begin:pos], begin, pos))
                 continue
             else:
                 value = text[begin:pos]
-                if how == _NAME:
-                    kind = _retype(lexer, kind, value)
+                if how == NAME:
+                    kind = lexer.extra[kind].get(value, kind)  # the keyword the name spells, if any
                     if kind in lexer.bare:
                         item = (None, begin, pos, 0)
                         if trace is not None:
                             trace.append(_token(kind, value, begin, pos))
-                        how = _BARE
-                if how != _BARE:
+                        how = BARE
+                if how != BARE:
                     item = token = _new_string(Token, value)
                     token.type = kind
                     token.value = value
                     token.start_pos = begin
                     token.end_pos = pos
                     token.line = token.column = token.end_line = token.end_column = None
-                    extra = lexer.extra.get(kind) if how == _KEPT else None
+                    extra = lexer.extra.get(kind) if how == KEPT else None
                     if extra is not None:
-                        item = token = extra(token)  # type: ignore[operator]
+                        item = token = extra(token)
                         if not isinstance(token, Token):
                             raise LexError("a lexer callback must return a token")
                         kind = token.type

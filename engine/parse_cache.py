@@ -42,8 +42,8 @@ __all__ = ["ParseCache", "ParseCacheError", "cache_key", "decode", "default_cach
 
 FORMAT = b"kpl-parse-cache/1\n"
 _DSL_FILES = (
-    "grammar.lark", "ast.py", "parser.py", "transformer.py", "treeless.py", "lalr_loop.py", "source.py",
-    "diagnostics.py",
+    "grammar.lark", "ast.py", "parser.py", "transformer.py", "treeless.py", "lalr_loop.py", "state_lexers.py",
+    "regex_start.py", "source.py", "diagnostics.py",
 )
 _SOURCE_ID = "source"
 

@@ -10,7 +10,6 @@ import pytest
 from ast_plain import plain
 
 from kpl.dsl import parser as parser_module
-from kpl.dsl.lalr_loop import _skippable_blank
 from kpl.dsl.regex_start import first_chars, may_start_with
 from kpl.dsl.source import Source
 from kpl.engine import parse_parallel
@@ -142,8 +141,7 @@ def test_every_state_of_the_grammar_skips_blanks_in_its_pattern() -> None:
     frontend = parser_module._fast_frontend()
     lexers = {id(lexer): lexer for lexer in frontend._lark_lexers.values()}
     for lexer in lexers.values():
-        assert lexer.scanner is not None
-        assert _skippable_blank(lexer) is not None
+        assert frontend.lexicon.skips_blanks(lexer)
 
 
 def test_check_command_takes_jobs(small_threshold: None, capsys: pytest.CaptureFixture[str]) -> None:
