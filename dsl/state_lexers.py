@@ -140,6 +140,12 @@ class Lexicon:
                if self._order[t.name] < first_state_only}
         return StateLexer(best.match(), how, self._extra(keywords), bare, own)
 
+    def skips_blanks(self, lark_lexer: Any) -> bool:
+        """Whether the lexer of the states sharing ``lark_lexer`` reads blanks and a token in one match."""
+        names = {t.name for t in lark_lexer.terminals}
+        return self._skips([self._terminals[t.name] for t in lark_lexer.terminals
+                            if not (self._covers.get(t.name, frozenset()) & names)])
+
     def _how(self, name: str, keywords: Mapping[str, object], bare: frozenset[str]) -> int:
         if name in self._ignored:
             return IGNORED
