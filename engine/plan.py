@@ -234,7 +234,7 @@ class Plan:
                  and built.binding is not None]
         moved = affected_schedules(self._reads, clean, change, self.inputs.gates)
         self.results[node] = new
-        self.results[FLEET] = refreshed_fleet(fleet, new.view, new.capacity, self._reads, self.inputs.gates)
+        self.results[FLEET] = refreshed_fleet(fleet, new.view, new.capacity)
         self.invalidate([*moved, *(s for s in self.graph.successors(node) if s != FLEET)])
         return True
 

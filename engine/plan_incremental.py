@@ -13,7 +13,9 @@ A binding's schedule reads the fleet in three ways:
 
 So when cluster ``c`` changes, a schedule must be recomputed only when ``c`` is in its previous or evicting
 clusters, when ``c``'s outcome under one of its filter plans differs, or when ``c`` passes one of its plans
-and ``c``'s topology or its general estimate for the binding's requirements differs. Every other schedule
+and ``c``'s topology or its general estimate for the binding's requirements differs. Labels are read only by
+the filters, static weight rules and overflow affinities, so a change of ``c``'s labels alone moves a binding
+without static weight rules or overflow affinities only through its filter outcomes. Every other schedule
 keeps its result. :class:`DependencyIndex` keeps what each schedule reads (cached per binding object), and
 :func:`affected_schedules` applies the rule; :func:`refreshed_fleet` swaps the cluster into the fleet.
 """
@@ -21,7 +23,7 @@ keeps its result. :class:`DependencyIndex` keeps what each schedule reads (cache
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kpl.engine.features import FeatureGates
@@ -29,8 +31,9 @@ from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.estimator import general_estimates
 from kpl.engine.scheduler.filters import FilterOutcome, FilterPlan, is_workload, observed_affinity_name
+from kpl.engine.scheduler.fleet_patch import patched_fleet
 from kpl.engine.scheduler.pipeline import Fleet
-from kpl.engine.scheduler.shared import SharedWork, canonical
+from kpl.engine.scheduler.shared import canonical
 from kpl.engine.scheduler.types import BindingSpecView
 
 __all__ = ["ClusterChange", "DependencyIndex", "ScheduleReads", "affected_schedules", "refreshed_fleet"]
@@ -46,6 +49,8 @@ class ScheduleReads:
     filters: tuple[FilterKey, ...]
     requirement: str | None
     touched: frozenset[str]
+    labels: bool = True
+    """Whether cluster labels are read beyond the filters (static weight rules, overflow affinities)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,11 @@ class ClusterChange:
     @property
     def capacity_changed(self) -> bool:
         return self.old_capacity != self.new_capacity
+
+    @property
+    def labels_only(self) -> bool:
+        """Whether the scheduler's facts of the cluster differ in its labels alone."""
+        return replace(self.old_view, labels=self.new_view.labels) == self.new_view
 
 
 def _observed_terms(spec: Mapping[str, Any], status: Mapping[str, Any]) -> list[str]:
@@ -86,6 +96,20 @@ def _requirement(spec: Mapping[str, Any]) -> str | None:
         return None
     placement = spec.get("placement") if components else None
     return canonical([spec.get("replicaRequirements"), components, placement])
+
+
+def _reads_labels(spec: Mapping[str, Any]) -> bool:
+    """Whether scheduling reads cluster labels other than through the filters: static weight rules select
+    clusters by labels (division) and overflow affinities rank them (the global order); the filters' own
+    affinities are covered by their outcomes, and spread constraints group by provider, region and zones."""
+    placement = spec.get("placement") or {}
+    if not isinstance(placement, Mapping):
+        return True
+    preference = (placement.get("replicaScheduling") or {}).get("weightPreference") or {}
+    if preference.get("staticWeightList"):
+        return True
+    terms = placement.get("clusterAffinities") or ()
+    return any(not isinstance(term, Mapping) or term.get("overflowAffinities") is not None for term in terms)
 
 
 def _touched(spec: Mapping[str, Any]) -> frozenset[str]:
@@ -119,7 +143,7 @@ class DependencyIndex:
         requirement = _requirement(spec)
         if requirement is not None:
             self._specs.setdefault(requirement, spec)
-        reads = ScheduleReads(tuple(keys), requirement, _touched(spec))
+        reads = ScheduleReads(tuple(keys), requirement, _touched(spec), _reads_labels(spec))
         self._reads[node] = (binding, reads)
         return reads
 
@@ -165,12 +189,15 @@ def affected_schedules(index: DependencyIndex, schedules: Iterable[tuple[str, Ma
     estimates = index.estimates_changed({r.requirement for _, r in reads if r.requirement is not None},
                                         change, gates)
     topology = change.topology_changed
+    labels_only = topology and change.labels_only
     affected: list[str] = []
     for node, read in reads:
         if change.name in read.touched:
             affected.append(node)
             continue
-        moved = topology or read.requirement in estimates
+        # A change of labels alone reaches a binding through its filters' outcomes (compared below) or, when
+        # it reads labels elsewhere, through its division or order.
+        moved = (topology and (read.labels or not labels_only)) or read.requirement in estimates
         for key in read.filters:
             differs, passes = outcomes[key]
             if differs or (passes and moved):
@@ -179,53 +206,8 @@ def affected_schedules(index: DependencyIndex, schedules: Iterable[tuple[str, Ma
     return affected
 
 
-def refreshed_fleet(fleet: Fleet, view: ClusterView, capacity: ClusterCapacity, index: DependencyIndex | None = None,
-                    gates: FeatureGates | None = None) -> Fleet:
-    """``fleet`` with one cluster's view and capacity replaced (its position kept).
-
-    The new fleet's shared filter outcomes and estimates start from the old ones with only that cluster
-    re-checked and re-estimated (estimates for requirements ``index`` has not seen are recomputed when
-    needed); stages and memoised schedules start empty."""
-    views = tuple(view if v.name == view.name else v for v in fleet.views)
-    capacities = dict(fleet.capacities)
-    capacities[view.name] = capacity
-    fresh = Fleet.of(views, capacities)
-    if fleet.shared is not None and fresh.shared is not None and index is not None:
-        _carry_filters(fleet.shared, fresh.shared, view)
-        _carry_estimates(fleet.shared, fresh.shared, capacity, index, gates or FeatureGates())
-    return fresh
-
-
-def _carry_filters(old: SharedWork, new: SharedWork, view: ClusterView) -> None:
-    plans = getattr(old, "_filters", None)
-    target = getattr(new, "_filters", None)
-    position = new.positions.get(view.name)
-    if not isinstance(plans, dict) or not isinstance(target, dict) or position is None:
-        return
-    for key, found in plans.items():
-        outcomes = list(found.outcomes)
-        outcomes[position] = _outcome(found.plan, view)
-        target[key] = type(found)(found.plan, tuple(outcomes), *_split(new.views, outcomes))
-
-
-def _split(views: tuple[ClusterView, ...], outcomes: list[FilterOutcome | None]) -> tuple[
-        tuple[ClusterView, ...], tuple[tuple[ClusterView, FilterOutcome], ...]]:
-    feasible = tuple(view for view, outcome in zip(views, outcomes, strict=True)
-                     if outcome is not None and outcome.passed)
-    rejected = tuple((view, outcome) for view, outcome in zip(views, outcomes, strict=True)
-                     if outcome is not None and not outcome.passed)
-    return feasible, rejected
-
-
-def _carry_estimates(old: SharedWork, new: SharedWork, capacity: ClusterCapacity, index: DependencyIndex,
-                     gates: FeatureGates) -> None:
-    estimates = getattr(old, "_estimates", None)
-    target = getattr(new, "_estimates", None)
-    key_of = getattr(old, "_estimate_key", None)
-    if not isinstance(estimates, dict) or not isinstance(target, dict) or key_of is None:
-        return
-    for spec in index.requirement_specs():
-        key = key_of(spec, gates)
-        if key in estimates and key not in target:
-            general = general_estimates([capacity], BindingSpecView.from_spec(spec), gates)
-            target[key] = {**estimates[key], **general}
+def refreshed_fleet(fleet: Fleet, view: ClusterView, capacity: ClusterCapacity) -> Fleet:
+    """``fleet`` with one cluster's view and capacity replaced (its position kept), starting from the old
+    fleet's shared work with only that cluster's entries computed again
+    (:func:`kpl.engine.scheduler.fleet_patch.patched_fleet`); memoised schedules start empty."""
+    return patched_fleet(fleet, view, capacity)

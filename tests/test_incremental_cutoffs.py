@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpl.engine import plan as plan_module
+from kpl.engine import plan_incremental
 from kpl.engine.features import FeatureGates
 from kpl.engine.plan import Plan, PlanInputs
 from kpl.engine.plan_report import ReportState
@@ -26,7 +27,8 @@ API = [{"groupVersion": "apps/v1", "resources": [{"name": "deployments", "kind":
 
 
 def cluster(name: str, allocated_cpu: str = "2", labels: Mapping[str, str] | None = None,
-            taint: str = "", region: str | None = None, deleting: bool = False) -> dict[str, Any]:
+            taint: str = "", region: str | None = None, deleting: bool = False,
+            allocated_pods: int = 10) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "labels": dict(labels or {"tier": "gold"})}
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
@@ -36,7 +38,7 @@ def cluster(name: str, allocated_cpu: str = "2", labels: Mapping[str, str] | Non
                  "taints": [{"key": "k", "value": "v", "effect": taint}] if taint else []},
         "status": {"apiEnablements": API, "resourceSummary": {
             "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-            "allocated": {"cpu": allocated_cpu, "memory": "4Gi", "pods": "10"}}},
+            "allocated": {"cpu": allocated_cpu, "memory": "4Gi", "pods": str(allocated_pods)}}},
     }
 
 
@@ -133,17 +135,21 @@ cluster_edits = st.tuples(
     st.sampled_from(["east", "west", "north", "south"]),
     st.booleans(),
 ).map(lambda e: ("cluster", cluster(e[0], e[1], {"tier": e[2]}, e[3], e[4], e[5])))
+pod_edits = st.tuples(
+    st.sampled_from(NAMES), st.integers(min_value=-2, max_value=2), st.sampled_from([10, 107, 108, 109, 110]),
+).map(lambda e: ("cluster", cluster(e[0], f"{14000 + 250 * e[1]}m", allocated_pods=e[2])))
+"""One pod more or less on a nearly full cluster (cpu or pod count): moves estimates by one replica."""
 binding_edits = st.tuples(
     st.sampled_from([n for n in PLACEMENTS if n != "config"]), st.integers(min_value=0, max_value=30),
 ).map(lambda e: ("binding", binding(e[0], e[0], e[1])))
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.one_of(cluster_edits, cluster_edits, binding_edits), min_size=1, max_size=6), st.booleans(),
+@given(st.lists(st.one_of(cluster_edits, pod_edits, pod_edits, binding_edits), min_size=1, max_size=6), st.booleans(),
        st.sampled_from(["none", "counted", "enforced"]))
 def test_random_edits_replan_to_the_full_plan(edits: list[tuple[str, dict[str, Any]]], each: bool,
                                               quota: str) -> None:
-    inputs = base_inputs() if quota == "none" else quota_inputs(quota == "enforced")
+    inputs = overflow_inputs(base_inputs() if quota == "none" else quota_inputs(quota == "enforced"))
     plan = evaluated(inputs)
     for what, obj in edits:
         if what == "cluster":
@@ -217,7 +223,8 @@ def test_a_label_change_on_a_rejected_cluster_keeps_its_schedules() -> None:
     plan = evaluated(inputs)
     plan.update_cluster(cluster("c2", labels={"tier": "bronze", "team": "a"}))
     assert schedule_of("aggregated") not in plan.pending  # rejected before and after, with the same reason
-    assert schedule_of("dynamic") in plan.pending  # passes: its topology is read
+    assert schedule_of("dynamic") not in plan.pending  # passes, but reads labels only through its filters
+    assert schedule_of("static") in plan.pending  # passes, and its weight rules read labels
     assert render_json(plan.evaluate()) == fresh(with_cluster(inputs, cluster("c2", labels={"tier": "bronze",
                                                                                                "team": "a"})))
 
@@ -321,4 +328,96 @@ def test_a_report_left_unpatched_would_be_caught(stale: str, monkeypatch: pytest
     else:
         monkeypatch.setattr(ReportState, "_refresh_member", first_time_only)
     plan.update_binding(new)
+    assert render_json(plan.evaluate()) != expected
+
+
+# ------------------------------------------------------------------------------------ the carried stages
+
+
+def _fleet(plan: Plan) -> Any:
+    return plan.results["fleet"]
+
+
+def test_a_pod_sized_change_patches_the_stages_instead_of_building_them() -> None:
+    inputs = base_inputs()
+    plan = evaluated(inputs)
+    old = _fleet(plan).shared
+    new_cluster = cluster("c3", "14250m")  # 1.75 free cores: one replica of a 1-cpu binding less
+    plan.update_cluster(new_cluster)
+    plan.evaluate()
+    shared = _fleet(plan).shared
+    assert shared.counts["stages"] == 0 and shared.counts["fleet_estimates"] == 0
+    assert shared._explanations is old._explanations
+    kept = [key for key, stage in shared._stages.items() if old._stages.get(key) is stage]
+    patched = [key for key, stage in shared._stages.items() if old._stages.get(key) is not stage]
+    assert kept and patched  # stages whose estimate for c3 is the same are kept whole
+    assert render_json(plan.evaluate()) == fresh(with_cluster(inputs, new_cluster))
+
+
+@pytest.mark.parametrize("edit", [
+    cluster("c3", "14250m"), cluster("c1", taint="NoSchedule"), cluster("c2", labels={"tier": "silver"}),
+    cluster("c1", region="north"), cluster("c4", deleting=True), cluster("c1", allocated_pods=110),
+])
+def test_a_stage_left_unpatched_would_be_caught(edit: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every stage carried as it was, each change gives a stale plan (so the property can fail)."""
+    from kpl.engine.scheduler import fleet_patch
+
+    monkeypatch.setattr(fleet_patch, "_patch_stage", lambda fleet, change, key, stage: stage)
+    inputs = base_inputs()
+    plan = evaluated(inputs)
+    plan.update_cluster(edit)
+    assert render_json(plan.evaluate()) != fresh(with_cluster(inputs, edit))
+
+
+def test_a_stage_turning_bounded_is_built_again() -> None:
+    """An estimate that turns bounded changes the stage keys (replicas leave them): stages are built again and
+    the result is the full plan's."""
+    inputs = base_inputs()
+    unbounded = cluster("c1", allocated_pods=0)  # room for 2^31 - 1 pods: the estimate is unbounded there
+    unbounded["status"]["resourceSummary"]["allocatable"] = {"cpu": "100G", "memory": "100Ei", "pods": "2147483647"}
+    inputs = with_cluster(inputs, unbounded)
+    plan = evaluated(inputs)
+    plan.update_cluster(cluster("c1"))
+    plan.evaluate()
+    assert _fleet(plan).shared.counts["stages"] > 0
+    assert render_json(plan.evaluate()) == fresh(with_cluster(inputs, cluster("c1")))
+
+
+# ------------------------------------------------------------------------------------ labels alone
+
+
+OVERFLOW = {"clusterAffinities": [{"affinityName": "main", "labelSelector": {"matchLabels": {"tier": "gold"}},
+                                   "overflowAffinities": [{"clusterNames": list(NAMES)}]}],
+            "replicaScheduling": DYNAMIC["replicaScheduling"]}
+
+
+def overflow_inputs(inputs: PlanInputs | None = None) -> PlanInputs:
+    """``inputs`` (the base inputs by default) with a binding whose overflow affinity ranks clusters by labels."""
+    inputs = inputs or base_inputs()
+    extra = binding("overflow", "dynamic")
+    extra["spec"]["placement"] = copy.deepcopy(OVERFLOW)
+    extra["status"] = {"schedulerObservedAffinityName": "main"}
+    return replace(inputs, bindings=(*inputs.bindings, extra))
+
+
+def test_a_label_change_moves_only_bindings_that_read_labels() -> None:
+    plan = evaluated(base_inputs())
+    plan.update_cluster(cluster("c5", labels={"tier": "gold", "team": "a"}))  # no filter outcome moves
+    pending = {n for n in plan.pending if n.startswith("schedule:")}
+    assert pending == {schedule_of("static")}  # its weight rules select clusters by labels
+
+
+@pytest.mark.parametrize("edit", [cluster("c1", labels={"tier": "bronze"}), cluster("c5", labels={"tier": "x"})])
+def test_labels_read_by_overflow_affinities_are_followed(edit: dict[str, Any],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overflow affinities read labels (the global order): without following that, the plan is stale."""
+    inputs = overflow_inputs()
+    expected = fresh(with_cluster(inputs, edit))
+    plan = evaluated(inputs)
+    plan.update_cluster(edit)
+    assert render_json(plan.evaluate()) == expected
+    plan = evaluated(inputs)
+    # Static weights still followed: the overflow binding alone goes stale.
+    monkeypatch.setattr(plan_incremental, "_reads_labels", lambda spec: "staticWeightList" in repr(spec))
+    plan.update_cluster(edit)
     assert render_json(plan.evaluate()) != expected

@@ -65,6 +65,7 @@ __all__ = [
     "SchedulingCondition",
     "affinity_index",
     "build_cluster_details",
+    "carried_mark_key",
     "condition_for_error",
     "filter_clusters",
     "needs_scheduling",
@@ -502,19 +503,30 @@ class _Stage:
         default=None, compare=False)
     """The selected clusters (or the selection's error) per replicas and gates, for a stage shared by bindings:
     the stage fixes the placement, the order and the components."""
+    origin: tuple[Mapping[str, Any], str, FeatureGates] | None = field(default=None, compare=False)
+    """What a shared stage was built from (a binding spec without its previous clusters, the observed term and
+    the gates), so a fleet with one cluster changed can patch it (:mod:`kpl.engine.scheduler.fleet_patch`)."""
+    carried: tuple[int, Mapping[tuple[Any, ...], tuple[ClusterExplanation, ...]]] | None = field(
+        default=None, compare=False)
+    """For a shared stage patched for one changed cluster (at this fleet position): the explanations after
+    selection of the stage it was patched from, by :func:`carried_mark_key`; for the same selected clusters and
+    assigned replicas only that cluster's row can differ."""
+    assignments: dict[tuple[Any, ...], tuple[TargetCluster, ...]] = field(default_factory=dict, compare=False)
+    """Duplicated assignments per selection and what else they read (:func:`_stage_assign`), on a shared stage."""
 
 
 def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: SharedWork) -> _Stage:
     feasible, rejected = shared.filtered(context.spec, observed, (), ())
     details: list[ClusterDetail] = []
+    spec = {key: value for key, value in context.spec.items() if key != "clusters"}
     if feasible:
         scored = score_clusters(feasible, ())
-        spec = {key: value for key, value in context.spec.items() if key != "clusters"}
         orders = shared.overflow_orders(context.spec, observed, lambda: overflow_orders(
             feasible, spec.get("placement"), observed_affinity_name(status)))
         details = build_cluster_details(scored, spec, status, context.gates, context.estimate, orders)
     explanations = _explain(rejected, context.views, details, (), None, shared)
-    return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations, {}, {})
+    return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations, {}, {},
+                  (spec, observed, context.gates))
 
 
 def _run_staged(
@@ -540,7 +552,7 @@ def _run_staged(
     selected: Sequence[ClusterDetail] = ()
     try:
         selected = _stage_selection(stage, context)
-        targets = _assign(selected, context, status)
+        targets = _stage_assign(stage, selected, context, status)
     except SchedulingError as error:
         return Attempt(observed, None, error, _mark_selected(stage, selected, None, shared))
     return Attempt(observed, tuple(targets), None, _mark_selected(stage, selected, targets, shared))
@@ -560,6 +572,23 @@ def _stage_selection(stage: _Stage, context: _Context) -> Sequence[ClusterDetail
         stage.selections[key] = found
     if isinstance(found, SchedulingError):
         raise found.with_traceback(None)
+    return found
+
+
+def _stage_assign(stage: _Stage, selected: Sequence[ClusterDetail], context: _Context,
+                  status: Mapping[str, Any]) -> Sequence[TargetCluster]:
+    """:func:`_assign`, remembered on a shared stage for Duplicated placements: every selected cluster then gets
+    ``spec.replicas`` whatever the binding's UID, previous result or status, so the answer depends only on the
+    selection (one of the stage's), the replicas, whether requirements are given, the components (fixed by the
+    stage's estimate), the gates and the padding option."""
+    spec = context.spec
+    if stage.selections is None or replica_scheduling_type(spec.get("placement")) != "Duplicated":
+        return _assign(selected, context, status)
+    key = (id(selected), int(spec.get("replicas") or 0), spec.get("replicaRequirements") is not None,
+           len(spec.get("components") or ()), context.gates.overrides, context.empty_workload_propagation)
+    found = stage.assignments.get(key)
+    if found is None:
+        found = stage.assignments[key] = tuple(_assign(selected, context, status))
     return found
 
 
@@ -621,6 +650,10 @@ def _mark_selected(
     given = targets or ()
     key = (id(selected), tuple([target.name for target in given]), tuple([target.replicas for target in given]))
     found = stage.marked.get(key)
+    if found is None and stage.carried is not None:
+        found = _carried_marks(stage, stage.carried, selected, key, given, shared)
+        if found is not None:
+            stage.marked[key] = found
     if found is None:
         base = stage.marked.get((id(selected),))
         if base is None:
@@ -628,6 +661,40 @@ def _mark_selected(
         assigned = set(key[1])
         found = stage.marked[key] = _marked(base, [d for d in selected if d.name in assigned], targets, shared)
     return found
+
+
+def carried_mark_key(selected: Sequence[ClusterDetail], names: Sequence[str], replicas: Sequence[int]) -> tuple[
+        frozenset[str], frozenset[tuple[str, int]]]:
+    """What marking reads from a selection and an assignment: the selected names and each assigned name's
+    replicas (the last entry of a name counts), in any order."""
+    return frozenset([detail.name for detail in selected]), frozenset(dict(zip(names, replicas, strict=True)).items())
+
+
+def _carried_marks(
+    stage: _Stage, carried: tuple[int, Mapping[tuple[Any, ...], tuple[ClusterExplanation, ...]]],
+    selected: Sequence[ClusterDetail], key: tuple[Any, ...], targets: Sequence[TargetCluster], shared: SharedWork,
+) -> tuple[ClusterExplanation, ...] | None:
+    """The explanations after selection from those of the stage this one was patched from, with the same
+    selection and assignment, where only the changed cluster's row is made again (None when that stage had
+    no such selection and assignment)."""
+    position, marks = carried
+    found = marks.get(carried_mark_key(selected, key[1], key[2]))
+    if found is None:
+        return None
+    name = stage.explanations[position].name
+    detail = next((d for d in selected if d.name == name), None)
+    explained = list(found)
+    if detail is None:
+        explained[position] = stage.explanations[position]
+        return tuple(explained)
+    replicas: int | None = None
+    for target in targets:
+        if target.name == name:
+            replicas = target.replicas
+    row = (name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
+           detail.overflow_order, True, replicas)
+    explained[position] = shared.intern(row, partial(ClusterExplanation, *row))
+    return tuple(explained)
 
 
 def _marked(

@@ -34,8 +34,8 @@ from kpl.engine.scheduler.filters import FilterOutcome, FilterPlan, is_workload
 from kpl.engine.scheduler.types import BindingSpecView, is_multi_template_applicable
 from kpl.engine.scheduler.webster import odd_uid
 
-__all__ = ["STATUS_FIELDS_READ", "FilteredClusters", "ScheduleKey", "SharedWork", "canonical", "schedule_key",
-           "uid_parity"]
+__all__ = ["STATUS_FIELDS_READ", "CarriedChange", "FilteredClusters", "ScheduleKey", "SharedWork", "canonical",
+           "schedule_key", "uid_parity"]
 
 STATUS_FIELDS_READ = ("schedulerObservingAffinityName", "schedulerObservedAffinityName", "lastScheduledTime")
 """The binding status fields the scheduler reads; the rest of the status plays no part."""
@@ -110,9 +110,8 @@ def _split(views: Sequence[ClusterView], outcomes: Sequence[FilterOutcome | None
 class SharedWork:
     """Caches for one fleet (views and capacities); safe to share by every binding scheduled on it."""
 
-    __slots__ = ("_estimates", "_explanations", "_filters", "_orders", "_plans", "_schedules", "_stages", "_unbounded",
-                 "capacities",
-                 "counts", "deleting", "positions", "views")
+    __slots__ = ("_estimate_specs", "_estimates", "_explanations", "_filters", "_orders", "_plans", "_schedules",
+                 "_stages", "_unbounded", "capacities", "counts", "deleting", "positions", "views")
 
     def __init__(self, views: Sequence[ClusterView], capacities: Mapping[str, ClusterCapacity]) -> None:
         self.views = tuple(views)
@@ -122,6 +121,7 @@ class SharedWork:
         self._plans: dict[tuple[str, str, str, str, bool], _PlanOutcomes] = {}
         self._filters = self._plans
         self._estimates: dict[tuple[Any, ...], Mapping[str, int]] = {}
+        self._estimate_specs: dict[tuple[Any, ...], tuple[Mapping[str, Any], FeatureGates]] = {}
         self._explanations: dict[tuple[Any, ...], Any] = {}
         self._schedules: dict[ScheduleKey, Any] = {}
         self._stages: dict[tuple[Any, ...], Any] = {}
@@ -215,6 +215,7 @@ class SharedWork:
         general = self._estimates.get(key)
         if general is None:
             general = self._estimates[key] = self._general(spec, gates)
+            self._estimate_specs[key] = (spec, gates)
         return general
 
     def stage_key(self, spec: Mapping[str, Any], observed: str, gates: FeatureGates) -> tuple[Any, ...]:
@@ -229,8 +230,7 @@ class SharedWork:
             known = self._unbounded.get(estimate_key)
             if known is None:
                 general = self._general_for(spec, gates, estimate_key)
-                unbounded = any(v == UNAUTHENTIC_REPLICA or v >= MAX_INT32 for v in general.values())
-                self._unbounded[estimate_key] = unbounded
+                unbounded = self._unbounded[estimate_key] = _unbounded(general)
             else:
                 unbounded = known
         return (self.filter_plan(spec, observed), estimate_key, replicas if unbounded else None)
@@ -282,6 +282,100 @@ class SharedWork:
 
     def stats(self) -> dict[str, int]:
         return dict(self.counts)
+
+    # ------------------------------------------------------------------ one cluster changed
+    def carry(self, old: SharedWork, name: str) -> CarriedChange:
+        """Start from ``old``'s work, where this fleet differs from ``old``'s only in the cluster ``name`` (same
+        names in the same order): every filter plan's outcomes with that cluster checked again, every estimate
+        with that cluster estimated again, the unbounded flags, the overflow tiers the cluster cannot move and
+        the interned explanations (keyed by value, so they stay right). Stages are carried by
+        :meth:`carry_stages`; memoised schedules start empty."""
+        position = self.positions[name]
+        view, before = self.views[position], old.views[position]
+        self._explanations = old._explanations
+        moved_plans: set[tuple[str, str, str, str, bool]] = set()
+        for key, found in old._plans.items():
+            outcomes = list(found.outcomes)
+            outcome = None if view.deleting else found.plan.check(view, False, False)
+            if outcome != outcomes[position]:
+                moved_plans.add(key)
+                outcomes[position] = outcome
+                self._plans[key] = _PlanOutcomes(found.plan, tuple(outcomes), *_split(self.views, outcomes))
+            else:
+                self._plans[key] = _swapped(found, before, view, outcome)
+            tiers = old._orders.get(key)
+            if tiers is not None and key not in moved_plans and (view == before or not outcome or not outcome.passed):
+                self._orders[key] = tiers
+        moved, flipped = self._carry_estimates(old, name)
+        return CarriedChange(position, view != before, frozenset(moved_plans), frozenset(moved), frozenset(flipped))
+
+    def _carry_estimates(self, old: SharedWork, name: str) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+        moved: set[tuple[Any, ...]] = set()
+        flipped: set[tuple[Any, ...]] = set()
+        capacity = self.capacities.get(name) or self.views[self.positions[name]].source
+        for key, general in old._estimates.items():
+            spec, gates = old._estimate_specs[key]
+            found = general_estimates([capacity], _spec_view(spec), gates)
+            self._estimate_specs[key] = (spec, gates)
+            if found.get(name) == general.get(name):
+                self._estimates[key] = general
+                if key in old._unbounded:
+                    self._unbounded[key] = old._unbounded[key]
+                continue
+            moved.add(key)
+            merged = self._estimates[key] = {**general, **found}
+            if key in old._unbounded:
+                unbounded = self._unbounded[key] = _unbounded(merged)
+                if unbounded != old._unbounded[key]:
+                    flipped.add(key)
+        return moved, flipped
+
+    def carry_stages(self, old: SharedWork, change: CarriedChange,
+                     patch: Callable[[tuple[Any, ...], Any], Any | None]) -> None:
+        """``old``'s stages, each given to ``patch`` (which returns it as it is, a patched copy, or None to
+        leave it to be built again); stages whose estimate turned bounded or unbounded are left out, their
+        key meaning another thing now."""
+        for key, stage in old._stages.items():
+            if key[1] is not None and key[1] in change.flipped_estimates:
+                continue
+            found = patch(key, stage)
+            if found is not None:
+                self._stages[key] = found
+
+    def plan_outcome(self, key: tuple[str, str, str, str, bool], position: int) -> FilterOutcome | None:
+        """The outcome of the cluster at ``position`` under a filter plan this fleet has (by its key)."""
+        return self._plans[key].outcomes[position]
+
+
+def _swapped(found: _PlanOutcomes, before: ClusterView, view: ClusterView,
+             outcome: FilterOutcome | None) -> _PlanOutcomes:
+    """``found`` with the view ``before`` replaced by ``view``, whose outcome (``outcome``) is the same."""
+    feasible, rejected = found.feasible, found.rejected
+    if outcome is not None and outcome.passed:
+        index = list(map(id, feasible)).index(id(before))
+        feasible = (*feasible[:index], view, *feasible[index + 1:])
+    elif outcome is not None:
+        index = [id(v) for v, _ in rejected].index(id(before))
+        rejected = (*rejected[:index], (view, outcome), *rejected[index + 1:])
+    return _PlanOutcomes(found.plan, found.outcomes, feasible, rejected)
+
+
+def _unbounded(general: Mapping[str, int]) -> bool:
+    return any(v == UNAUTHENTIC_REPLICA or v >= MAX_INT32 for v in general.values())
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedChange:
+    """What one changed cluster moved when its fleet's work was carried (:meth:`SharedWork.carry`): its fleet
+    position, whether its scheduling facts (labels, topology, taints, APIs, deletion) changed, the filter plans
+    whose outcome for it changed, the estimates whose value for it changed and those among them that turned
+    bounded or unbounded."""
+
+    position: int
+    view_changed: bool
+    moved_plans: frozenset[tuple[str, str, str, str, bool]]
+    moved_estimates: frozenset[tuple[Any, ...]]
+    flipped_estimates: frozenset[tuple[Any, ...]]
 
 
 def _spec_view(spec: Mapping[str, Any]) -> BindingSpecView:
