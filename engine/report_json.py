@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from kpl.engine.report import (
     BindingReport,
     ExplanationIndex,
     PlacementReport,
+    ResourceRef,
     change_json,
     index_explanations,
     report_to_json,
@@ -94,14 +95,18 @@ def encode(value: Any, level: int = 0) -> str:
 
 
 class _ExplanationText:
-    """A binding's changes and target lists as text, each distinct entry encoded once (by value)."""
+    """A binding's changes and target lists as text, each distinct entry encoded once (by value), each list
+    object joined once (the scheduler and the index share equal lists; the report keeps them alive)."""
 
-    __slots__ = ("changes", "shared", "targets")
+    __slots__ = ("by_id", "changes", "kept", "lists", "shared", "targets")
 
     def __init__(self) -> None:
         self.changes: dict[tuple[str, bool, int | None], str] = {}
-        self.targets: dict[TargetCluster, str] = {}
+        self.targets: dict[Any, str] = {}
         self.shared: dict[Any, str] = {}
+        self.by_id: dict[int, str] = {}  # id of an explanation or target met -> its text
+        self.kept: list[Any] = []  # every object in by_id, so its id stays its own
+        self.lists: dict[int, tuple[Any, str]] = {}  # id of a list met -> (the list, its text)
 
     def once(self, value: _T | None, to_json: Callable[[_T], Any]) -> str:
         """``to_json(value)`` as it sits in a binding (three containers deep), encoded once per value."""
@@ -116,34 +121,53 @@ class _ExplanationText:
         """A binding's changes, as the list sits in the binding (four containers deep)."""
         if not explanations:
             return "[]"
-        found = self.changes
-        parts = []
-        for explanation in explanations:
-            key = (explanation.name, explanation.selected, explanation.replicas)
-            text = found.get(key)
-            if text is None:
-                text = found[key] = encode(change_json(explanation), 5)
-            parts.append(text)
-        inner = "\n" + _INDENT * 5
-        return "[" + inner + ("," + inner).join(parts) + "\n" + _INDENT * 4 + "]"
+        known = self.lists.get(id(explanations))
+        if known is not None and known[0] is explanations:
+            return known[1]
+        parts = list(map(self.by_id.get, map(id, explanations)))
+        if None in parts:
+            parts = [self._change(e) if text is None else text for e, text in zip(explanations, parts, strict=True)]
+        text = _CHANGES_OPEN + _CHANGES_SEP.join(cast("list[str]", parts)) + _CHANGES_CLOSE
+        self.lists[id(explanations)] = (explanations, text)
+        return text
 
-    def listed(self, targets: Sequence[TargetCluster] | None) -> Any:
+    def _change(self, explanation: ClusterExplanation) -> str:
+        key = (explanation.name, explanation.selected, explanation.replicas)
+        text = self.changes.get(key)
+        if text is None:
+            text = self.changes[key] = encode(change_json(explanation), 5)
+        self.by_id[id(explanation)] = text
+        self.kept.append(explanation)
+        return text
+
+    def listed(self, targets: Sequence[TargetCluster] | None) -> str:
         """A binding's target list (``clusters``, ``previousClusters``) as it sits in the binding."""
         if targets is None:
-            return None
+            return "null"
         if not targets:
-            return []
-        found = self.targets
-        parts = []
-        for target in targets:
-            text = found.get(target)
-            if text is None:
-                text = found[target] = _target_text(target)
-            parts.append(text)
-        inner = "\n" + _INDENT * 4
-        return Raw("[" + inner + ("," + inner).join(parts) + "\n" + _INDENT * 3 + "]")
+            return "[]"
+        known = self.lists.get(id(targets))
+        if known is not None and known[0] is targets:
+            return known[1]
+        parts = list(map(self.by_id.get, map(id, targets)))
+        if None in parts:
+            parts = [self._target(t) if text is None else text for t, text in zip(targets, parts, strict=True)]
+        text = _TARGETS_OPEN + _TARGETS_SEP.join(cast("list[str]", parts)) + _TARGETS_CLOSE
+        self.lists[id(targets)] = (targets, text)
+        return text
+
+    def _target(self, target: TargetCluster) -> str:
+        key = (target.name, target.replicas) if target.components is None else target
+        text = self.targets.get(key)
+        if text is None:
+            text = self.targets[key] = _target_text(target)
+        self.by_id[id(target)] = text
+        self.kept.append(target)
+        return text
 
 
+_CHANGES_OPEN, _CHANGES_SEP, _CHANGES_CLOSE = "[\n" + _INDENT * 5, ",\n" + _INDENT * 5, "\n" + _INDENT * 4 + "]"
+_TARGETS_OPEN, _TARGETS_SEP, _TARGETS_CLOSE = "[\n" + _INDENT * 4, ",\n" + _INDENT * 4, "\n" + _INDENT * 3 + "]"
 _TARGET_INNER = "\n" + _INDENT * 5
 
 
@@ -193,36 +217,39 @@ def _items(report: PlacementReport) -> list[tuple[str, Any]]:
     return sorted(top.items())
 
 
-_BINDING_KEYS = tuple(f'"{key}": ' for key in (
-    "affinityName", "clusters", "components", "condition", "error", "explanations", "interpretation", "kind",
-    "name", "namespace", "policy", "previousClusters", "replicas", "resource", "trigger"))
-_BINDING_INNER = "\n" + _INDENT * 3
+_BINDING_KEYS = ("affinityName", "clusters", "components", "condition", "error", "explanations", "interpretation",
+                 "kind", "name", "namespace", "policy", "previousClusters", "replicas", "resource", "trigger")
+_BINDING = "{" + ",".join("\n" + _INDENT * 3 + f'"{key}": %s' for key in _BINDING_KEYS) + "\n" + _INDENT * 2 + "}"
+_RESOURCE = "{" + ",".join("\n" + _INDENT * 4 + f'"{key}": %s' for key in (
+    "apiVersion", "kind", "name", "namespace")) + "\n" + _INDENT * 3 + "}"
+_REFERENCE = "{\n" + _INDENT * 4 + '"changes": %s,\n' + _INDENT * 4 + '"set": %d\n' + _INDENT * 3 + "}"
 
 
 def _binding_text(binding: BindingReport, reference: str, cache: _ExplanationText) -> str:
     """One binding (two containers deep) as :func:`encode` writes ``binding.to_json(Raw(reference))``; the
-    parts bindings share (policy, condition, error, interpretation) are encoded once per distinct value."""
-    components = [{"name": n, "replicas": r} for n, r in binding.components]
+    parts bindings share (policy, condition, error, interpretation, target lists) are encoded once per
+    distinct value."""
     interpretation = binding.interpretation
-    values = (
-        _STRING(binding.affinity_name), _raw(cache.listed(binding.clusters)),
-        encode(components, 3) if components else "[]",
+    return _BINDING % (
+        _STRING(binding.affinity_name), cache.listed(binding.clusters),
+        encode([{"name": n, "replicas": r} for n, r in binding.components], 3) if binding.components else "[]",
         cache.once(binding.condition, lambda c: c.to_api()), cache.once(binding.error, lambda e: e.to_api()),
         reference,
         "null" if interpretation is None else cache.once(
             (interpretation.operation, interpretation.origin, interpretation.error),
             lambda i: {"operation": i[0], "origin": i[1], "error": i[2]}),
         _STRING(binding.kind), _STRING(binding.name), _STRING(binding.namespace),
-        cache.once(binding.policy, lambda p: p.to_json()), _raw(cache.listed(binding.previous)),
-        int.__repr__(binding.replicas), encode(binding.resource.to_json(), 3),
+        cache.once(binding.policy, lambda p: p.to_json()), cache.listed(binding.previous),
+        int.__repr__(binding.replicas), _resource_text(binding.resource),
         "null" if binding.trigger is None else _STRING(binding.trigger),
     )
-    return ("{" + _BINDING_INNER + ("," + _BINDING_INNER).join(
-        key + value for key, value in zip(_BINDING_KEYS, values, strict=True)) + "\n" + _INDENT * 2 + "}")
 
 
-def _raw(value: Any) -> str:
-    return value.text if isinstance(value, Raw) else encode(value, 3)
+def _resource_text(resource: ResourceRef) -> str:
+    values = (resource.api_version, resource.kind, resource.name, resource.namespace)
+    if all(type(value) is str for value in values):
+        return _RESOURCE % tuple(map(_STRING, values))
+    return encode(resource.to_json(), 3)
 
 
 def _bindings(report: PlacementReport, index: ExplanationIndex) -> Iterator[str]:
@@ -231,7 +258,7 @@ def _bindings(report: PlacementReport, index: ExplanationIndex) -> Iterator[str]
         found = index.references[position]
         reference = "null"
         if found is not None:
-            reference = encode({"changes": Raw(cache.changed(found[1])), "set": found[0]}, 3)
+            reference = _REFERENCE % (cache.changed(found[1]), found[0])
         yield _binding_text(binding, reference, cache)
 
 
