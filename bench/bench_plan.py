@@ -6,10 +6,15 @@ report node and its JSON rendering). Each phase is run ``--repeat`` times (defau
 wall-clock and CPU times are printed with bindings/s, estimator evaluations, peak memory and the SHA-256
 of the JSON report, so an optimisation can be checked to leave the output byte-identical.
 
+``--cli`` also times the whole command in new processes (``--cli-only``: nothing else), with compiled
+modules kept between runs as an installed kpl keeps them (``--cold-imports``: compiled in every run), and
+its own peak RSS.
+
 Usage::
 
     python bench/bench_plan.py --clusters 100 --bindings 5000
     python bench/bench_plan.py --snapshot fleet.json --repeat 3 --json
+    python bench/bench_plan.py --snapshot fleet.json --repeat 5 --cli-only
 """
 
 from __future__ import annotations
@@ -115,30 +120,57 @@ def run_once(snapshot: Path, collector: bool = True) -> RunResult:
     return result
 
 
-def run_cli(snapshot: Path) -> dict[str, Any]:
+_TIME = Path("/usr/bin/time")
+_WARM = "import kpl.cli, kpl.plan_command, kpl.plan_output, kpl.engine.plan, kpl.engine.report_json"
+
+
+def _cli_env(cache: Path | None) -> dict[str, str]:
+    """The environment of the command: with ``cache``, compiled modules are kept there (as an installed
+    kpl keeps them next to its sources), so a run does not compile every module again."""
+    env = dict(os.environ)
+    if cache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+def run_cli(snapshot: Path, cache: Path | None = None) -> dict[str, Any]:
     """The whole command ``kpl plan --snapshot S -o json --output-file F`` in a new process: wall and CPU
-    seconds, peak RSS and the output's SHA-256 (the same text as the phases' report)."""
+    seconds, peak RSS and the output's SHA-256 (the same text as the phases' report).
+
+    The peak RSS is the command's own, measured by ``/usr/bin/time`` where it exists: a process started
+    straight from this (large) one would count this process's memory as its own peak."""
     with tempfile.TemporaryDirectory() as folder:
-        output = Path(folder) / "out.json"
+        output, rss = Path(folder) / "out.json", Path(folder) / "rss"
         command = [sys.executable, "-m", "kpl", "plan", "--snapshot", str(snapshot), "-o", "json",
                    "--output-file", str(output)]
+        if _TIME.exists():
+            command = [str(_TIME), "-f", "%M", "-o", str(rss), *command]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.perf_counter()
-        finished = subprocess.run(command, check=False, capture_output=True)
+        finished = subprocess.run(command, check=False, capture_output=True, env=_cli_env(cache))
         wall = time.perf_counter() - wall
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         digest = hashlib.sha256(output.read_bytes()).hexdigest() if output.exists() else ""
+        peak = int(rss.read_text().split()[-1]) * 1024 if rss.exists() else after.ru_maxrss * 1024
         return {"wall": wall, "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-                "max_rss_bytes": after.ru_maxrss * 1024, "exit": finished.returncode, "digest": digest,
+                "max_rss_bytes": peak, "exit": finished.returncode, "digest": digest,
                 "output_bytes": output.stat().st_size if output.exists() else 0}
 
 
-def bench_cli(snapshot: Path, repeat: int) -> dict[str, Any]:
-    runs = [run_cli(snapshot) for _ in range(repeat)]
+def bench_cli(snapshot: Path, repeat: int, cold: bool = False) -> dict[str, Any]:
+    """``repeat`` runs of the whole command; unless ``cold``, with compiled modules kept between runs (one
+    import run fills the cache first)."""
+    with tempfile.TemporaryDirectory() as folder:
+        cache = None if cold else Path(folder)
+        if cache is not None:
+            subprocess.run([sys.executable, "-c", _WARM], check=True, env=_cli_env(cache))
+        runs = [run_cli(snapshot, cache) for _ in range(repeat)]
     return {"wall": _median([r["wall"] for r in runs]), "cpu": _median([r["cpu"] for r in runs]),
             "max_rss_bytes": max(r["max_rss_bytes"] for r in runs), "exit": runs[0]["exit"],
             "digest": runs[0]["digest"], "stable": len({r["digest"] for r in runs}) == 1,
-            "output_bytes": runs[0]["output_bytes"], "repeat": repeat}
+            "output_bytes": runs[0]["output_bytes"], "repeat": repeat, "cold_imports": cold,
+            "cpu_runs": [r["cpu"] for r in runs]}
 
 
 def _peak_memory(snapshot: Path) -> int:
@@ -155,7 +187,7 @@ def _median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
-def bench(snapshot: Path, repeat: int, memory: bool, cli: bool = False) -> dict[str, Any]:
+def bench(snapshot: Path, repeat: int, memory: bool, cli: bool = False, cold: bool = False) -> dict[str, Any]:
     runs = [run_once(snapshot) for _ in range(repeat)]
     digests = {run.digest for run in runs}
     first = runs[0]
@@ -179,12 +211,17 @@ def bench(snapshot: Path, repeat: int, memory: bool, cli: bool = False) -> dict[
     if memory:
         summary["peak_traced_bytes"] = _peak_memory(snapshot)
     if cli:
-        summary["cli"] = bench_cli(snapshot, repeat)
+        summary["cli"] = bench_cli(snapshot, repeat, cold)
     summary["load_average"] = list(os.getloadavg())
     return summary
 
 
 def _text(summary: dict[str, Any]) -> str:
+    if "phases" not in summary:
+        cli = summary["cli"]
+        return "\n".join([f"{summary['snapshot']}: report sha256 {cli['digest'][:16]}"
+                           f"{'' if cli['stable'] else ' (UNSTABLE)'}", *_cli_lines(cli, cli["digest"]),
+                           "  load average " + " ".join(f"{v:.2f}" for v in summary["load_average"])])
     lines = [f"{summary['bindings']} bindings x {summary['clusters']} clusters "
              f"(median of {summary['repeat']}), report sha256 {summary['digest'][:16]}"
              f"{'' if summary['stable'] else ' (UNSTABLE)'}"]
@@ -199,13 +236,18 @@ def _text(summary: dict[str, Any]) -> str:
     if "peak_traced_bytes" in summary:
         lines.append(f"  peak traced {summary['peak_traced_bytes'] / 2**20:.0f} MiB")
     if "cli" in summary:
-        cli = summary["cli"]
-        same = "same report" if cli["digest"] == summary["digest"] else "REPORT DIFFERS"
-        lines.append(f"  kpl plan -o json --output-file (median of {cli['repeat']}): wall {cli['wall']:.3f} s, "
-                     f"cpu {cli['cpu']:.3f} s, max RSS {cli['max_rss_bytes'] / 2**20:.0f} MiB, "
-                     f"{cli['output_bytes'] / 2**20:.1f} MiB written, exit {cli['exit']}, {same}")
+        lines.extend(_cli_lines(summary["cli"], summary["digest"]))
     lines.append("  load average " + " ".join(f"{v:.2f}" for v in summary["load_average"]))
     return "\n".join(lines)
+
+
+def _cli_lines(cli: dict[str, Any], digest: str) -> list[str]:
+    same = "same report" if cli["digest"] == digest else "REPORT DIFFERS"
+    return [f"  kpl plan -o json --output-file (median of {cli['repeat']}): wall {cli['wall']:.3f} s, "
+            f"cpu {cli['cpu']:.3f} s, max RSS {cli['max_rss_bytes'] / 2**20:.0f} MiB, "
+            f"{cli['output_bytes'] / 2**20:.1f} MiB written, exit {cli['exit']}, {same}",
+            "    cpu per run " + " ".join(f"{v:.2f}" for v in cli["cpu_runs"])
+            + (" (modules compiled in every run)" if cli["cold_imports"] else "")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--memory", action="store_true", help="one more run under tracemalloc (slow)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--cli", action="store_true", help="also time the whole kpl plan command (new processes)")
+    parser.add_argument("--cold-imports", action="store_true",
+                        help="with --cli: compile every module in every run (no bytecode kept between runs)")
+    parser.add_argument("--cli-only", action="store_true", help="time only the whole command (implies --cli)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         snapshot = args.snapshot
@@ -225,7 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             snapshot = Path(folder) / "fleet.json"
             fleet = generate_fleet(FleetShape(args.clusters, args.bindings, args.seed))
             snapshot.write_text(json.dumps(fleet), encoding="utf-8")
-        summary = bench(snapshot, args.repeat, args.memory, args.cli)
+        if args.cli_only:
+            summary = {"snapshot": str(snapshot), "cli": bench_cli(snapshot, args.repeat, args.cold_imports),
+                       "load_average": list(os.getloadavg())}
+        else:
+            summary = bench(snapshot, args.repeat, args.memory, args.cli, args.cold_imports)
     sys.stdout.write((json.dumps(summary, indent=2) if args.json else _text(summary)) + "\n")
     return 0
 

@@ -14,10 +14,6 @@ from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, cast
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-
 from kpl.engine.bindings import Interpretation, PolicyChoice
 from kpl.engine.plan_failover import FailoverOutcome, failover_text_lines
 from kpl.engine.plan_quota import QuotaOutcome, quota_text_lines
@@ -28,6 +24,8 @@ from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure, S
 from kpl.engine.scheduler.types import TargetCluster, targets_to_api
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from kpl.engine.plan_diff import PlanDiff
 
 __all__ = [
@@ -602,6 +600,9 @@ def _binding_lines(binding: BindingReport) -> list[str]:
 
 
 def _table(columns: Sequence[str], rows: Iterable[Sequence[str]], title: str | None = None) -> Table:
+    from rich import box  # rich is imported only when text is rendered
+    from rich.table import Table
+
     table = Table(*columns, title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   title_justify="left")
     for row in rows:
@@ -611,6 +612,8 @@ def _table(columns: Sequence[str], rows: Iterable[Sequence[str]], title: str | N
 
 def render_text(report: PlacementReport, *, color: bool = False, width: int = 120) -> str:
     """Human-readable tables; no colour codes unless ``color``."""
+    from rich.console import Console
+
     stream = io.StringIO()
     console = Console(file=stream, width=width, force_terminal=color, color_system="auto" if color else None,
                       highlight=False, emoji=False, markup=False)

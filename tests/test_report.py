@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -164,3 +166,14 @@ def test_text_groups_clusters_by_outcome() -> None:
     assert "ClusterAffinity: did | not match" in text and "m2" in text  # a group of one keeps its cluster
     markdown = render_markdown(_report(bindings=(wide,)))
     assert "| 3 clusters | TaintToleration: untolerated |" in markdown
+
+
+def test_json_output_does_not_import_the_text_renderer() -> None:
+    """``kpl plan -o json`` needs no rich: it is imported only when text is rendered."""
+    code = ("import sys, kpl.cli, kpl.plan_command, kpl.plan_output, kpl.engine.plan, kpl.engine.report_json; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))")
+    found = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert found.stdout.strip() == "[]"
+    assert "rich" in subprocess.run([sys.executable, "-c", code.replace(
+        "print(", "from kpl.engine.report import render_text, PlacementReport; render_text(PlacementReport("
+        "'bindings', {}, (), ())); print(")], check=True, capture_output=True, text=True).stdout
