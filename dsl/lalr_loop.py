@@ -8,15 +8,11 @@ hands its one child on (an inlined ``?rule`` of one symbol) is the rule's name (
 just moves to the goto state), and any other reduction is ``(size, rule name, callback)``. One
 function reads tokens with the lexer of the current state and runs the table, without a method call
 per token. The lexers of the states come from one analysis of the terminals (:mod:`kpl.dsl.state_lexers`):
-most states read with one shared pattern, a pattern skips the blanks before a token where that is provably
-exact (one match per token), blanks never become ``Token`` objects, punctuation travels as a position, and
-Lark's keyword check on names (its "unless" callback) is a dictionary lookup. Tokens carry their offsets;
-lines and columns, which nothing built from them reads, are worked out only for a trace.
-
-It accepts exactly the inputs Lark's parser accepts, reduces in the same order and makes the same
-tokens (type, text, offsets; with a trace also lines and columns); on anything else it raises
-(``KeyError`` for a token no state expects, or ``LexError``), and the caller falls back to Lark's
-parser, which reports it.
+most states read with one of two shared sets of patterns, chosen by the token's first character; runs of
+blanks are skipped with one match where that is provably exact, blanks never become ``Token`` objects,
+punctuation travels as a position, and Lark's keyword check on names (its "unless" callback) is a
+dictionary lookup. Tokens carry their offsets; lines and columns, which nothing built from them reads,
+are worked out only for a trace.
 """
 
 from __future__ import annotations
@@ -71,8 +67,8 @@ class LalrLoop:
     by the loop itself. Tokens of the terminals in ``position_only`` (ones every rule drops, such as
     punctuation) reach the callbacks as ``(None, start, end, 0)`` instead of a ``Token``."""
 
-    __slots__ = ("_end_states", "_lark_lexers", "_lexers", "_lexicon", "_multiline", "_position_only", "_rows",
-                 "_shared", "_start_states")
+    __slots__ = ("_chains", "_end_states", "_lark_lexers", "_lexers", "_lexicon", "_multiline", "_position_only",
+                 "_rows", "_shared", "_start_states")
 
     def __init__(self, frontend: Any, callbacks: Mapping[Any, Callable[[list[Any]], Any]],
                  passthrough: Callable[[list[Any]], Any] | None = None,
@@ -99,6 +95,8 @@ class LalrLoop:
         self._lark_lexers: dict[int, Any] = dict(frontend.lexer.lexers)
         self._lexers: list[StateLexer | None] = [None] * len(rows)
         self._shared: dict[int, StateLexer] = {}
+        # Where a chain of pass-through reductions ends: (state below, top state, token) to the new top state.
+        self._chains: dict[tuple[int, int, str], int] = {}
         self._position_only = position_only
         self._lexicon = Lexicon(frontend.lexer, position_only)
         self._multiline: frozenset[str] = frozenset().union(
@@ -131,16 +129,22 @@ class LalrLoop:
             trace.extend(traced)
 
     def _parse(self, text: str, start: str, trace: list[Token] | None) -> Any:
-        rows, lexers = self._rows, self._lexers
+        rows, lexers, chains = self._rows, self._lexers, self._chains
         stack = [self._start_states[start]]
         values: list[Any] = []
         pos, text_end = 0, len(text)
         while pos < text_end:
             lexer = lexers[stack[-1]] or self._lexer_of(stack[-1])
-            match = lexer.match(text, pos)
+            char = text[pos]
+            if char in lexer.blanks:
+                pos = lexer.skip(text, pos).end()  # type: ignore[misc]
+                if pos == text_end:
+                    break
+                char = text[pos]
+            match = lexer.first[char](text, pos)
             if match is None or (how := lexer.how.get(kind := match.lastgroup)) is None:
-                lexer = lexer.own()  # not this state's token: its own pattern decides
-                match = lexer.match(text, pos)
+                lexer = lexer.own()  # not this state's token: its own terminals decide
+                match = lexer.first[char](text, pos)
                 if match is None:
                     raise LexError(f"no token matches at offset {pos}")
                 how = lexer.how[kind := match.lastgroup]
@@ -184,8 +188,10 @@ class LalrLoop:
                     stack.append(action)
                     values.append(item)
                     break
-                if type(action) is str:  # hands its one child on: only the state changes
-                    stack[-1] = rows[stack[-2]][action]
+                if type(action) is str:  # hands its one child on: only the top state changes
+                    key = (stack[-2], stack[-1], kind)
+                    top = chains.get(key)
+                    stack[-1] = top if top is not None else _follow_chain(rows, chains, key)
                     continue
                 size, name, callback = action
                 if size:
@@ -197,6 +203,20 @@ class LalrLoop:
                 values.append(callback(matched))
                 stack.append(rows[stack[-1]][name])
         return _finish(rows, stack, values, self._end_states[start])
+
+
+def _follow_chain(rows: list[_Row], chains: dict[tuple[int, int, str], int], key: tuple[int, int, str]) -> int:
+    """The top state after every pass-through reduction on token ``key[2]`` from the states ``key[:2]``.
+    Each such reduction replaces the top state by the goto of the state below it, which stays the same,
+    so the end of the chain depends on the key alone and is remembered (a token no state on the way
+    expects raises ``KeyError`` and nothing is remembered)."""
+    below, top, kind = key
+    action = rows[top][kind]
+    while type(action) is str:
+        top = rows[below][action]
+        action = rows[top][kind]
+    chains[key] = top
+    return top
 
 
 def _finish(rows: list[_Row], stack: list[int], values: list[Any], end_state: int) -> Any:

@@ -82,6 +82,16 @@ def _first_item(op: Any, argument: Any) -> tuple[set[str], bool]:
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
         chars, nullable = _first_sequence(list(argument[2]))
         return chars, nullable or argument[0] == 0
+    if op is _c.BRANCH:
+        found: set[str] = set()
+        either = False
+        for branch in argument[1]:
+            chars, nullable = _first_sequence(list(branch))
+            found |= chars
+            either = either or nullable
+        return found, either
+    if op is _c.AT:  # an anchor or word boundary reads no character
+        return set(), True
     raise _Unknown
 
 

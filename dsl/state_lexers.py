@@ -3,27 +3,33 @@
 Lark's contextual lexer gives each parser state a scanner of its own: a regular expression over the terminals
 that state accepts (135 distinct sets for kpl's grammar), and one more per name terminal for the keywords a name
 may spell, each compiled on first use. Python compiles regular expressions in Python, so in a new process that
-was most of the cost of the first parse. Here the terminals are analysed once per parser:
+was most of the cost of the first parse; and a match tries the alternatives one by one, each a named group
+the regular expression engine cannot reject by its first character. Here the terminals are analysed once:
 
 - which keyword strings each name pattern covers (Lark's "unless" rule: same priority, and the pattern's match
   of the string is the whole string), so a keyword check is a dictionary lookup;
-- which terminals may begin with a blank character (see :mod:`kpl.dsl.regex_start`);
-- one *shared pattern* over every terminal, in Lark's terminal order, without the keywords a name covers.
+- which characters each terminal can begin with (see :mod:`kpl.dsl.regex_start`; unknown counts as any);
+- two *shared* terminal lists in Lark's order: every terminal but the keywords a name covers, and every
+  terminal but those names.
 
-**Why a state may read with the shared pattern.** Lark orders terminals by one key (priority, width, length,
-name), the same for every state, and a state's pattern is its terminals in that order without the keywords its
-own names cover. Python tries the alternatives of a pattern left to right and the first that matches decides
-(blanks skipped before them alike, see below). So when the shared pattern's match at a position is a terminal
-``g`` of the state's pattern, and every terminal before ``g`` in the state's pattern is also in the shared one
-(where it was tried before ``g`` and failed), the state's own pattern matches ``g`` with the same span. The one
-kind of terminal a state has that the shared pattern lacks is a keyword that no name of the state covers (a
-state expecting ``policy`` but no name): the state's lexer only accepts shared matches that come before its
-first such keyword. Any other match, or none, is decided by the state's own pattern, compiled on first need.
+A list is read through patterns chosen by the first character of the token: each holds only the terminals that
+can begin with that character, in the list's order, and is compiled the first time a token begins with it. A
+terminal that cannot begin with the character at a position cannot match there, so the first terminal to match
+is the one the whole list's pattern would give.
 
-Blanks: a pattern may begin with the blank terminal's own pattern, made optional, so that one match reads a
-token and the blanks before it. That is exact when no other terminal of the pattern can begin with a blank
-character. A state reads with the shared pattern only when the shared pattern and its own one are alike in
-this respect.
+**Why a state may read with a shared list.** Lark orders terminals by one key (priority, width, length, name),
+the same for every state, and a state's pattern is its terminals in that order without the keywords its own
+names cover. Python tries the alternatives of a pattern left to right and the first that matches decides. So
+when a shared list's match at a position is a terminal ``g`` of the state, and every terminal before ``g`` in
+the state's list is also in the shared one (where it was tried before ``g`` and failed), the state's own
+pattern matches ``g`` with the same span. A state reads with the shared list that has the most of its
+terminals, and only accepts matches that come before its first terminal missing from that list (for kpl's
+grammar every state's terminals are all in one of the two). Any other match, or none, is decided by the
+state's own terminals, read the same way.
+
+Blanks: where no terminal of a list but the blank terminal can begin with a blank character, the loop skips a
+run of blanks with the blank terminal's own pattern before reading a token (Lark reads the run as an ignored
+token, then the token). A state reads with a shared list only when the two are alike in this respect.
 """
 
 from __future__ import annotations
@@ -44,30 +50,44 @@ _Match = Callable[[str, int], Any]  # a compiled pattern's match: a match object
 
 
 class StateLexer:
-    """How the parse loop reads tokens in one parser state: ``match`` (a compiled pattern's ``match``), per
-    terminal it may accept ``how`` (position only, kept, a name that may spell a keyword, ignored), in
-    ``extra`` a name's keywords (text to terminal) or a terminal's user callback, and ``bare``, the terminals
-    (keywords included) that travel as a position only. A terminal the match may give that is missing from
-    ``how`` is not this state's to accept: the loop asks ``own()``, the state's own pattern, instead."""
+    """How the parse loop reads tokens in one parser state.
 
-    __slots__ = ("_own", "bare", "extra", "how", "match")
+    - ``blanks``: characters that begin a run of blanks the loop skips with ``skip`` before reading a token
+      (empty when the state reads blanks as tokens);
+    - ``first``: per first character of a token, a compiled pattern's ``match`` over only the terminals that
+      can begin with that character, in Lark's order (built on first need);
+    - ``how`` per terminal it may accept (position only, kept, a name that may spell a keyword, ignored),
+      ``extra`` a name's keywords (text to terminal) or a terminal's user callback, ``bare`` the terminals
+      (keywords included) that travel as a position only.
 
-    def __init__(self, match: _Match, how: dict[str, int], extra: dict[str, Any], bare: frozenset[str],
+    A terminal the match may give that is missing from ``how`` is not this state's to accept: the loop asks
+    ``own()``, the lexer of the state's own terminals, instead."""
+
+    __slots__ = ("_own", "bare", "blanks", "extra", "first", "how", "skip")
+
+    def __init__(self, scanner: _Scanner, how: dict[str, int], extra: dict[str, Any], bare: frozenset[str],
                  own: Callable[[], StateLexer] | None) -> None:
-        self.match = match
+        self.blanks = scanner.blanks
+        self.skip = scanner.skip
+        self.first = scanner.first
         self.how = how
         self.extra = extra
         self.bare = bare
         self._own = own
 
     def read(self, text: str, pos: int) -> tuple[str, int, int] | None:
-        """The token at ``pos`` as this state reads it: terminal (a name's keyword when it spells one), start
-        and end; None when no terminal of the state matches. (The parse loop does the same steps inline.)"""
+        """The token at ``pos`` as this state reads it (after the blanks it skips): terminal (a name's keyword
+        when it spells one), start and end; None when no terminal of the state matches there. (The parse loop
+        does the same steps inline.)"""
+        if pos < len(text) and text[pos] in self.blanks:
+            pos = self.skip(text, pos).end()  # type: ignore[misc]
+        if pos >= len(text):
+            return None
         lexer: StateLexer = self
-        found = lexer.match(text, pos)
+        found = lexer.first[text[pos]](text, pos)
         if found is None or found.lastgroup not in lexer.how:
             lexer = self.own()
-            found = lexer.match(text, pos)
+            found = lexer.first[text[pos]](text, pos)
             if found is None:
                 return None
         kind = str(found.lastgroup)
@@ -77,7 +97,7 @@ class StateLexer:
         return kind, begin, end
 
     def own(self) -> StateLexer:
-        """The lexer with the state's own pattern (this one when it already is)."""
+        """The lexer of the state's own terminals (this one when it already is)."""
         if self._own is None:
             return self
         built = self._own()
@@ -105,12 +125,12 @@ class Lexicon:
             raise ValueError("a name terminal with both keywords and a callback is not supported by the parse loop")
         self._blank = self._blank_pattern()
         self._may_begin_blank = {t.name: self._begins_blank(t) for t in terminals}
+        self._firsts = {t.name: _first_chars(t) for t in terminals}
+        self._compiled: dict[str, _Match] = {}
         embedded = {name for name, names in self._covers.items() if names}
         covering = set().union(*self._covers.values())
-        self._shared = []
-        for excluded in (embedded, covering):
-            kept = [t for t in terminals if t.name not in excluded]
-            self._shared.append(_Shared(kept, self._blank, self._skips(kept), self._flags))
+        self._shared = [self._scanner([t for t in terminals if t.name not in excluded])
+                        for excluded in (embedded, covering)]
 
     def state_lexer(self, lark_lexer: Any) -> StateLexer:
         """The lexer of the parser states that share Lark's ``lark_lexer``."""
@@ -121,13 +141,11 @@ class Lexicon:
         bare = self._position_only - frozenset(keywords) - frozenset(self._callbacks) - self._ignored
 
         def own() -> StateLexer:
-            skips = self._skips(own_terminals)
-            match = _compile(own_terminals, self._blank if skips else None, self._flags)
             how = {t.name: self._how(t.name, keywords, bare) for t in own_terminals}
-            return StateLexer(match, how, self._extra(keywords), bare, None)
+            return StateLexer(self._scanner(own_terminals), how, self._extra(keywords), bare, None)
 
         own_skips = self._skips(own_terminals)
-        candidates = [shared for shared in self._shared if shared.skips == own_skips]
+        candidates = [shared for shared in self._shared if (shared.skip is not None) == own_skips]
         if not candidates:
             return own()
         best, first_state_only = candidates[0], -1
@@ -138,7 +156,22 @@ class Lexicon:
                 best, first_state_only = shared, first
         how = {t.name: self._how(t.name, keywords, bare) for t in own_terminals
                if self._order[t.name] < first_state_only}
-        return StateLexer(best.match(), how, self._extra(keywords), bare, own)
+        return StateLexer(best, how, self._extra(keywords), bare, own)
+
+    def _scanner(self, terminals: list[TerminalDef]) -> _Scanner:
+        skips = self._skips(terminals)
+        blank = self._blank if skips else None
+        return _Scanner(terminals, self._firsts, self._compile, blank)
+
+    def _compile(self, terminals: list[TerminalDef]) -> _Match:
+        """A pattern over ``terminals`` (compiled once per distinct list)."""
+        if not terminals:
+            return _no_match
+        pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+        found = self._compiled.get(pattern)
+        if found is None:
+            found = self._compiled[pattern] = re.compile(pattern, self._flags).match
+        return found
 
     def skips_blanks(self, lark_lexer: Any) -> bool:
         """Whether the lexer of the states sharing ``lark_lexer`` reads blanks and a token in one match."""
@@ -171,8 +204,9 @@ class Lexicon:
         """The pattern of the one blank terminal (ignored, no callback) when it spells out its first
         characters, else None."""
         blanks = [t for name, t in self._terminals.items() if name in self._ignored and name not in self._callbacks]
-        if len(blanks) != 1 or first_chars(blanks[0].pattern.to_regexp(), ()) is None:
-            return None
+        chars = first_chars(blanks[0].pattern.to_regexp(), ()) if len(blanks) == 1 else None
+        if chars is None or not all(_whole_match(blanks[0].pattern.to_regexp(), char) for char in chars):
+            return None  # the loop skips a run of blanks from any of their first characters
         self._blank_name = blanks[0].name
         return str(blanks[0].pattern.to_regexp())
 
@@ -191,25 +225,46 @@ class Lexicon:
         return self._blank is not None and not any(self._may_begin_blank[t.name] for t in terminals)
 
 
-class _Shared:
-    """A pattern over many terminals in Lark's order, for the states whose terminals it has; compiled when a
-    state first reads with it."""
+class _Scanner:
+    """Terminals read in Lark's order: ``first`` maps a token's first character to a pattern over only the
+    terminals that can begin with it (a terminal that cannot begin with the character at a position cannot
+    match there, so the first terminal that matches is the same as in the pattern over all of them)."""
 
-    __slots__ = ("_blank", "_compiled", "_flags", "_terminals", "names", "skips")
+    __slots__ = ("blanks", "first", "names", "skip")
 
-    def __init__(self, terminals: list[TerminalDef], blank: str | None, skips: bool, flags: int) -> None:
-        self._terminals = terminals
-        self._blank = blank if skips else None
-        self._flags = flags
-        self._compiled: _Match | None = None
+    def __init__(self, terminals: list[TerminalDef], firsts: Mapping[str, frozenset[str] | None],
+                 compile_: Callable[[list[TerminalDef]], _Match], blank: str | None) -> None:
         self.names = frozenset(t.name for t in terminals)
-        self.skips = skips
+        self.blanks: frozenset[str] = frozenset() if blank is None else first_chars(blank, ()) or frozenset()
+        self.skip: _Match | None = None if blank is None else re.compile(blank).match
+        self.first = _ByFirstChar(terminals, firsts, compile_)
 
-    def match(self) -> _Match:
-        """The compiled pattern's ``match``."""
-        if self._compiled is None:
-            self._compiled = _compile(self._terminals, self._blank, self._flags)
-        return self._compiled
+
+class _ByFirstChar(dict[str, _Match]):
+    """First character to pattern, each built when a token first begins with that character."""
+
+    def __init__(self, terminals: list[TerminalDef], firsts: Mapping[str, frozenset[str] | None],
+                 compile_: Callable[[list[TerminalDef]], _Match]) -> None:
+        super().__init__()
+        self._terminals = terminals
+        self._firsts = firsts
+        self._compile = compile_
+
+    def __missing__(self, char: str) -> _Match:
+        kept = [t for t in self._terminals if (chars := self._firsts[t.name]) is None or char in chars]
+        found = self[char] = self._compile(kept)
+        return found
+
+
+def _first_chars(terminal: TerminalDef) -> frozenset[str] | None:
+    """The characters a token of ``terminal`` can begin with (None when the analysis cannot tell)."""
+    if isinstance(terminal.pattern, PatternStr):
+        return frozenset(terminal.pattern.value[:1]) or None
+    return first_chars(terminal.pattern.to_regexp(), ())
+
+
+def _no_match(text: str, pos: int) -> None:
+    return None
 
 
 def _covering_names(terminals: list[TerminalDef]) -> dict[str, frozenset[str]]:
@@ -231,9 +286,3 @@ def _covering_names(terminals: list[TerminalDef]) -> dict[str, frozenset[str]]:
 def _whole_match(pattern: str, text: str) -> bool:
     found = re.match(pattern, text)
     return found is not None and found.group(0) == text
-
-
-def _compile(terminals: list[TerminalDef], blank: str | None, flags: int) -> _Match:
-    alternation = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
-    pattern = alternation if blank is None else f"(?:{blank})?(?:{alternation})"
-    return re.compile(pattern, flags).match
