@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import sys
@@ -171,6 +170,8 @@ def format_paths(paths: Sequence[Path], *, check_only: bool, show_diff: bool) ->
             formatted = "\ufeff" + formatted  # keep the byte-order mark the author's editor wrote
         changed += 1
         if check_only or show_diff:
+            import difflib  # only for a diff: keeps it out of a check's start-up
+
             diff = difflib.unified_diff(source.text.splitlines(True), formatted.splitlines(True),
                                         f"{path} (original)", f"{path} (formatted)")
             emit("".join(diff).rstrip("\n"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -54,6 +53,8 @@ class Diagnostic:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A ``did you mean`` help line for a misspelled word, or ``None``."""
+    import difflib  # only when a name is unknown: keeps it out of a clean check's start-up
+
     matches = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.7)
     return f"did you mean `{matches[0]}`?" if matches else None
 

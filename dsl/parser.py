@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -28,10 +28,11 @@ from kpl.dsl.source import Source, Span
 from kpl.dsl.transformer import ToAst
 from kpl.dsl.treeless import located_value, passthrough, position_only_terminals, treeless_callbacks
 
-__all__ = ["keywords", "ParseResult", "parse", "parse_expression", "parse_source"]
+__all__ = ["GRAMMAR_FILE", "keywords", "ParseResult", "parse", "parse_expression", "parse_source"]
 
 MAX_SOURCE_CHARS = 8 * 1024 * 1024
 MAX_NESTING = 200
+GRAMMAR_FILE = Path(__file__).with_name("grammar.lark")  # installed with the package
 
 _DECLARATION_START = re.compile(r"^[ \t]*(?:interpreter|policy|cluster[ \t]+policy|quota)\b", re.M)
 
@@ -210,7 +211,7 @@ _COMMENTS: list[Token] = []
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    grammar = resources.files("kpl.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    grammar = GRAMMAR_FILE.read_text(encoding="utf-8")
     # `cache=True`: Lark keeps the built LALR tables in a file keyed by the grammar's hash, so only the
     # first run on a machine pays for building them.
     return Lark(

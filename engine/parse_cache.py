@@ -26,7 +26,6 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ import lark
 from kpl import __version__
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, Severity
-from kpl.dsl.parser import ParseResult, parse_source
+from kpl.dsl.parser import GRAMMAR_FILE, ParseResult, parse_source
 from kpl.dsl.source import Source, Span
 
 __all__ = ["ParseCache", "ParseCacheError", "cache_key", "decode", "default_cache_folder", "encode", "parse_cached"]
@@ -63,9 +62,9 @@ def _fingerprint() -> bytes:
     digest = hashlib.sha256(FORMAT)
     for part in (__version__, lark.__version__, sys.implementation.cache_tag or sys.version):
         digest.update(part.encode() + b"\0")
-    package = resources.files("kpl.dsl")
+    package = GRAMMAR_FILE.parent
     for name in _DSL_FILES:
-        digest.update(name.encode() + b"\0" + package.joinpath(name).read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
     return digest.digest()
 
 

@@ -6,15 +6,14 @@ The core group uses ``core`` as its folder name (``core/v1/Pod.kpl``).
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from pathlib import Path
 
 __all__ = ["builtin_kinds", "rule_files", "rules_root"]
 
 
 def rules_root() -> Path:
-    """The folder that holds the built-in rule files."""
-    return Path(str(resources.files(__name__)))
+    """The folder that holds the built-in rule files (installed with the package)."""
+    return Path(__file__).parent
 
 
 def rule_files() -> list[Path]:

@@ -132,3 +132,16 @@ def test_a_toy_grammar_with_keywords_only_some_names_cover(pieces: list[str]) ->
         for pos in range(len(text)):
             if text[pos] not in BLANKS:
                 assert mine.read(text, pos) == _lark_read(lark_lexer, text, pos)
+
+
+@pytest.mark.parametrize(("pattern", "chars"), [
+    ("(?:==|!=|<|>)", {"=", "!", "<", ">"}), (r"\bab", {"a"}), ("(?:a|)b", {"a", "b"}), ("[0-9]+x", set("0123456789")),
+    ("a|", None), (r"(?=a)a", None), (".b", None),
+])
+def test_first_characters_of_a_pattern(pattern: str, chars: set[str] | None) -> None:
+    """Alternatives give the union of their first characters, an anchor none; unknown and empty-matching
+    patterns give None (the terminal is then tried at every character)."""
+    from kpl.dsl.regex_start import first_chars
+
+    found = first_chars(pattern, ())
+    assert (None if found is None else set(found)) == chars
