@@ -8,6 +8,7 @@ diagnostic naming the file and line.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -242,10 +243,22 @@ def _no_constant(word: str) -> Any:
     raise ValueError(f"`{word}` is not JSON")
 
 
+def _json_loads(text: str) -> Any:
+    """``json.loads``, with the cyclic garbage collector paused: a JSON document is a tree, so decoding one
+    makes no cycles, and a large one would otherwise set off collections that walk everything built so far."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    finally:
+        if paused:
+            gc.enable()
+
+
 def _json_document(name: str, text: str, strict: bool) -> _Read | None:
     """The JSON document in ``text``; None (try YAML) when it is not JSON and the file need not be."""
     try:
-        return _Read(text, ((json.loads(text, parse_constant=_no_constant), 1),))
+        return _Read(text, ((_json_loads(text), 1),))
     except json.JSONDecodeError as error:
         if not strict:
             return None
