@@ -10,7 +10,8 @@ Steps:
 4. after every change, the incremental report is rendered as JSON and its SHA-256 compared with a full plan
    of the changed snapshot: the run fails when they differ.
 
-Times are wall-clock and CPU seconds (``time.process_time``); the load average is printed beside them.
+Times are wall-clock and CPU seconds (``time.process_time``); the load average is printed beside them. The
+collector is set as ``kpl plan`` sets it (:func:`kpl.plan_command.load_quietly`).
 
 Usage::
 
@@ -38,6 +39,7 @@ from typing import Any
 from kpl.engine.plan import Plan, PlanInputs, load_plan_inputs
 from kpl.engine.quantity import parse_quantity
 from kpl.engine.report import PlacementReport, render_json
+from kpl.plan_command import load_quietly
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_fleet import FleetShape, generate_fleet
@@ -179,7 +181,8 @@ def _kinds(cluster: str) -> list[tuple[_Edits, bool]]:
 
 
 def bench(snapshot: Path, repeat: int, full_repeat: int, heavy_repeat: int) -> dict[str, Any]:
-    inputs = load_plan_inputs([], [snapshot]).inputs
+    # The collector settings of ``kpl plan`` (and ``--watch``): the loaded inputs frozen, young collections rarer.
+    inputs = load_quietly(lambda: load_plan_inputs([], [snapshot]).inputs)
     runs = [_timed(lambda: _full(inputs)) for _ in range(full_repeat)]
     (plan, report), _ = runs[-1]
     full = _median([timing for _, timing in runs])

@@ -421,3 +421,31 @@ def test_labels_read_by_overflow_affinities_are_followed(edit: dict[str, Any],
     monkeypatch.setattr(plan_incremental, "_reads_labels", lambda spec: "staticWeightList" in repr(spec))
     plan.update_cluster(edit)
     assert render_json(plan.evaluate()) != expected
+
+
+def test_carried_explanations_get_the_changed_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explanations after selection carried from the old stage are used, and without making the changed
+    cluster's row again they would be stale."""
+    from kpl.engine.scheduler import pipeline
+
+    inputs = base_inputs()
+    edit = cluster("c3", "14250m")
+    expected = fresh(with_cluster(inputs, edit))
+    used: list[int] = []
+    original = pipeline._carried_marks
+
+    def counted(*args: Any) -> Any:
+        found = original(*args)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(pipeline, "_carried_marks", counted)
+    plan = evaluated(inputs)
+    plan.update_cluster(edit)
+    assert render_json(plan.evaluate()) == expected
+    assert any(used)
+    monkeypatch.setattr(pipeline, "_carried_marks", lambda stage, carried, selected, key, targets, shared:
+                        carried.find(selected, key[1], key[2]))
+    plan = evaluated(inputs)
+    plan.update_cluster(edit)
+    assert render_json(plan.evaluate()) != expected

@@ -19,8 +19,9 @@ from typing import Any
 
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.capacity import ClusterCapacity
+from kpl.engine.scheduler.carried import CarriedMarks
 from kpl.engine.scheduler.filters import FilterOutcome
-from kpl.engine.scheduler.pipeline import ClusterExplanation, Fleet, _order_key, _Stage, carried_mark_key
+from kpl.engine.scheduler.pipeline import ClusterExplanation, Fleet, _order_key, _Stage
 from kpl.engine.scheduler.scoring import cluster_score
 from kpl.engine.scheduler.shared import CarriedChange
 from kpl.engine.scheduler.spread import overflow_orders
@@ -103,14 +104,8 @@ def _replaced(stage: _Stage, positions: dict[str, int], view: ClusterView, outco
                   _carried_marks(stage, position))
 
 
-def _carried_marks(stage: _Stage, position: int) -> tuple[int, dict[tuple[Any, ...], tuple[Any, ...]]] | None:
-    """The explanations after selection ``stage`` made, by selected names, assigned names and replicas."""
+def _carried_marks(stage: _Stage, position: int) -> CarriedMarks | None:
+    """What ``stage`` marked after selection, for the stage patched from it."""
     if not stage.marked or stage.selections is None:
         return None
-    selections = {id(found): found for found in stage.selections.values() if isinstance(found, tuple)}
-    marks: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for key, explained in stage.marked.items():
-        selected = selections.get(key[0]) if len(key) == 3 else None
-        if selected is not None:
-            marks[carried_mark_key(selected, key[1], key[2])] = explained
-    return position, marks
+    return CarriedMarks(position, stage.marked, stage.selections)

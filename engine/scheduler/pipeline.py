@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView
+from kpl.engine.scheduler.carried import CarriedMarks
 from kpl.engine.scheduler.division import assign_replica_targets, reschedule_required
 from kpl.engine.scheduler.errors import FitError, SchedulingError, wrap_error
 from kpl.engine.scheduler.estimator import ClusterCapacity, max_available_replicas
@@ -65,7 +66,6 @@ __all__ = [
     "SchedulingCondition",
     "affinity_index",
     "build_cluster_details",
-    "carried_mark_key",
     "condition_for_error",
     "filter_clusters",
     "needs_scheduling",
@@ -506,11 +506,9 @@ class _Stage:
     origin: tuple[Mapping[str, Any], str, FeatureGates] | None = field(default=None, compare=False)
     """What a shared stage was built from (a binding spec without its previous clusters, the observed term and
     the gates), so a fleet with one cluster changed can patch it (:mod:`kpl.engine.scheduler.fleet_patch`)."""
-    carried: tuple[int, Mapping[tuple[Any, ...], tuple[ClusterExplanation, ...]]] | None = field(
-        default=None, compare=False)
-    """For a shared stage patched for one changed cluster (at this fleet position): the explanations after
-    selection of the stage it was patched from, by :func:`carried_mark_key`; for the same selected clusters and
-    assigned replicas only that cluster's row can differ."""
+    carried: CarriedMarks | None = field(default=None, compare=False)
+    """For a shared stage patched for one changed cluster: the explanations after selection of the stage it was
+    patched from; for the same selected clusters and assigned replicas only that cluster's row can differ."""
     assignments: dict[tuple[Any, ...], tuple[TargetCluster, ...]] = field(default_factory=dict, compare=False)
     """Duplicated assignments per selection and what else they read (:func:`_stage_assign`), on a shared stage."""
 
@@ -663,22 +661,15 @@ def _mark_selected(
     return found
 
 
-def carried_mark_key(selected: Sequence[ClusterDetail], names: Sequence[str], replicas: Sequence[int]) -> tuple[
-        frozenset[str], frozenset[tuple[str, int]]]:
-    """What marking reads from a selection and an assignment: the selected names and each assigned name's
-    replicas (the last entry of a name counts), in any order."""
-    return frozenset([detail.name for detail in selected]), frozenset(dict(zip(names, replicas, strict=True)).items())
-
-
 def _carried_marks(
-    stage: _Stage, carried: tuple[int, Mapping[tuple[Any, ...], tuple[ClusterExplanation, ...]]],
-    selected: Sequence[ClusterDetail], key: tuple[Any, ...], targets: Sequence[TargetCluster], shared: SharedWork,
+    stage: _Stage, carried: CarriedMarks, selected: Sequence[ClusterDetail], key: tuple[Any, ...],
+    targets: Sequence[TargetCluster], shared: SharedWork,
 ) -> tuple[ClusterExplanation, ...] | None:
     """The explanations after selection from those of the stage this one was patched from, with the same
     selection and assignment, where only the changed cluster's row is made again (None when that stage had
     no such selection and assignment)."""
-    position, marks = carried
-    found = marks.get(carried_mark_key(selected, key[1], key[2]))
+    position = carried.position
+    found = carried.find(selected, key[1], key[2])
     if found is None:
         return None
     name = stage.explanations[position].name
