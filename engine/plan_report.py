@@ -25,6 +25,7 @@ from kpl.engine.report_sums import ClusterSums, ClusterTotals, Placement, placem
 
 if TYPE_CHECKING:
     from kpl.engine.plan import BuiltBinding, ClusterNode, Plan, ScheduleOutcome
+    from kpl.engine.scheduler.types import TargetCluster
 
 __all__ = ["ReportState", "binding_report"]
 
@@ -91,6 +92,25 @@ def _order_of(member: _Member) -> _Order:
 
 def _label(entry: BindingReport) -> str:
     return f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name
+
+
+def _same_placements(old: _Member, new: _Member) -> bool:
+    """Whether two members of one schedule node place the same pods: same binding, same place in the report
+    order (their label) and the same entries per cluster where the workload runs."""
+    if old.built is not new.built or old.order != new.order or old.entry is None or new.entry is None:
+        return False
+    if old.adjusted is None or new.adjusted is None:
+        return False
+    before, after = old.adjusted.effective(), new.adjusted.effective()
+    return before == after or _by_cluster(before) == _by_cluster(after)  # a cluster's pods, not the list's order
+
+
+def _by_cluster(targets: tuple[TargetCluster, ...]) -> list[TargetCluster]:
+    return sorted(targets, key=_cluster_name)  # stable: a cluster named twice keeps its entries' order
+
+
+def _cluster_name(target: TargetCluster) -> str:
+    return target.name
 
 
 class ReportState:
@@ -201,7 +221,10 @@ class ReportState:
                 old.outcome = outcome
                 return False
         member = self._member(plan, node, built, outcome)
-        self._move(node, old, member, touched)
+        if old is not None and _same_placements(old, member):
+            member.placements = old.placements  # only the entry changed (its explanations, say): no cluster moves
+        else:
+            self._move(node, old, member, touched)
         self._members[node] = member
         return True
 

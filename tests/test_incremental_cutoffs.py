@@ -449,3 +449,25 @@ def test_carried_explanations_get_the_changed_row(monkeypatch: pytest.MonkeyPatc
     plan = evaluated(inputs)
     plan.update_cluster(edit)
     assert render_json(plan.evaluate()) != expected
+
+
+def test_an_entry_whose_targets_stay_moves_no_placement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One more core allocated on c1 moves its estimates, so every schedule that reads them runs again and its
+    entry (explanations) is new; a Duplicated binding still runs where it ran, so its placements are not
+    taken out of its clusters and put back, and the report still equals a full plan."""
+    inputs = base_inputs()
+    plan = evaluated(inputs)
+    moved: list[str] = []
+    original = ReportState._move
+
+    def recording(self: ReportState, node: str, *rest: Any) -> None:
+        moved.append(node)
+        original(self, node, *rest)
+
+    monkeypatch.setattr(ReportState, "_move", recording)
+    changed = cluster("c1", allocated_cpu="3")
+    plan.update_cluster(changed)
+    assert schedule_of("duplicated") in plan.pending
+    report = plan.evaluate()
+    assert schedule_of("duplicated") not in moved
+    assert render_json(report) == fresh(with_cluster(inputs, changed))
