@@ -247,8 +247,21 @@ class ReportState:
             sums = self._clusters[name] = ClusterSums()
             for node in dict.fromkeys(self._on.pop(name, ())):
                 member = self._members[node]
-                sums.put(node, member.order, self._placements(member).get(name, ()))
+                sums.put(node, member.order, self._placements_on(member, name))
         return sums
+
+    def _placements_on(self, member: _Member, name: str) -> tuple[Placement, ...]:
+        """The member's placements on one cluster (from its entries for that cluster alone, unless all its
+        placements are worked out already: a binding may run on a thousand clusters)."""
+        if member.placements is not None:
+            return member.placements.get(name, ())
+        entry, built, adjusted = member.entry, member.built, member.adjusted
+        if entry is None or adjusted is None or built.binding is None:
+            return ()
+        targets = [target for target in adjusted.effective() if target.name == name]
+        if not targets:
+            return ()
+        return placements_of(_label(entry), built.binding.get("spec") or {}, targets, self._parsed)[name]
 
     def _move(self, node: str, old: _Member | None, new: _Member, touched: set[str]) -> None:
         """Take ``old``'s placements out of their clusters and put ``new``'s in (``old`` is still the
