@@ -121,14 +121,19 @@ class _ExplanationText:
         """A binding's changes, as the list sits in the binding (four containers deep)."""
         if not explanations:
             return "[]"
-        known = self.lists.get(id(explanations))
-        if known is not None and known[0] is explanations:
+        return self._joined(explanations, self._change, _CHANGES_OPEN, _CHANGES_SEP, _CHANGES_CLOSE)
+
+    def _joined(self, items: Sequence[Any], make: Callable[[Any], str], opening: str, separator: str,
+                closing: str) -> str:
+        """A list's text, joined once per list object; each item's text found by identity or made."""
+        known = self.lists.get(id(items))
+        if known is not None and known[0] is items:
             return known[1]
-        parts = list(map(self.by_id.get, map(id, explanations)))
+        parts = list(map(self.by_id.get, map(id, items)))
         if None in parts:
-            parts = [self._change(e) if text is None else text for e, text in zip(explanations, parts, strict=True)]
-        text = _CHANGES_OPEN + _CHANGES_SEP.join(cast("list[str]", parts)) + _CHANGES_CLOSE
-        self.lists[id(explanations)] = (explanations, text)
+            parts = [make(item) if text is None else text for item, text in zip(items, parts, strict=True)]
+        text = opening + separator.join(cast("list[str]", parts)) + closing
+        self.lists[id(items)] = (items, text)
         return text
 
     def _change(self, explanation: ClusterExplanation) -> str:
@@ -146,15 +151,7 @@ class _ExplanationText:
             return "null"
         if not targets:
             return "[]"
-        known = self.lists.get(id(targets))
-        if known is not None and known[0] is targets:
-            return known[1]
-        parts = list(map(self.by_id.get, map(id, targets)))
-        if None in parts:
-            parts = [self._target(t) if text is None else text for t, text in zip(targets, parts, strict=True)]
-        text = _TARGETS_OPEN + _TARGETS_SEP.join(cast("list[str]", parts)) + _TARGETS_CLOSE
-        self.lists[id(targets)] = (targets, text)
-        return text
+        return self._joined(targets, self._target, _TARGETS_OPEN, _TARGETS_SEP, _TARGETS_CLOSE)
 
     def _target(self, target: TargetCluster) -> str:
         key = (target.name, target.replicas) if target.components is None else target
