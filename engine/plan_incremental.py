@@ -147,10 +147,6 @@ class DependencyIndex:
         self._reads[node] = (binding, reads)
         return reads
 
-    def requirement_specs(self) -> list[Mapping[str, Any]]:
-        """One binding spec per replica requirement seen."""
-        return list(self._specs.values())
-
     def outcomes(self, keys: Iterable[FilterKey], change: ClusterChange) -> dict[FilterKey, tuple[bool, bool]]:
         """Per filter plan: (the changed cluster's outcome differs, it passes before or after)."""
         found: dict[FilterKey, tuple[bool, bool]] = {}
