@@ -17,7 +17,7 @@ import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpl.engine.features import (
     MULTIPLE_POD_TEMPLATES_SCHEDULING,
@@ -25,9 +25,6 @@ from kpl.engine.features import (
     RESOURCE_QUOTA_ESTIMATE,
     FeatureGates,
 )
-from kpl.engine.interpreter import CompiledInterpreter, InterpretError
-from kpl.engine.kube import replica_requirements
-from kpl.engine.library import Library
 from kpl.engine.matching import (
     CLUSTER_POLICY,
     POLICY,
@@ -40,6 +37,10 @@ from kpl.engine.matching import (
     select_policy,
 )
 from kpl.engine.quantity import Quantity, QuantityError
+
+if TYPE_CHECKING:  # the interpreter and the rule library are imported by the code that interprets workloads
+    from kpl.engine.interpreter import CompiledInterpreter
+    from kpl.engine.library import Library
 
 __all__ = [
     "BINDING_API_VERSION",
@@ -153,6 +154,8 @@ def native_replicas(
     obj: Mapping[str, Any], gates: FeatureGates | None = None
 ) -> tuple[int, dict[str, Any] | None]:
     """Karmada's built-in InterpretReplica for the five native kinds (raises ``KeyError`` for others)."""
+    from kpl.engine.kube import replica_requirements
+
     reader = NATIVE_REPLICA_KINDS[(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))]
     replicas, template = reader(obj)
     estimate = (gates or FeatureGates()).enabled(RESOURCE_QUOTA_ESTIMATE)
@@ -217,6 +220,8 @@ def interpret_workload(
     obj: Mapping[str, Any], library: Library, gates: FeatureGates | None = None
 ) -> Interpretation:
     """Interpret a resource template as the detector does before it writes the binding."""
+    from kpl.engine.interpreter import InterpretError
+
     gates = gates or FeatureGates()
     key = (str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
     rule = library.get(*key)

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from kpl.engine.features import GRACEFUL_EVICTION, STATEFUL_FAILOVER_INJECTION, FeatureGates
-from kpl.engine.k8s_jsonpath import JsonPathError, decode_go_json, execute, go_quote, parse_template
+from kpl.engine.go_values import decode_go_json, go_quote
 from kpl.engine.scheduler.affinity import Taint
 from kpl.engine.scheduler.taints import Toleration
 
@@ -260,6 +260,8 @@ def parse_json_value(raw_status: Any, json_path: str) -> str:
     Raises :class:`~kpl.engine.k8s_jsonpath.JsonPathError` for a bad template, :class:`FailoverError`
     when the status is not JSON or the template fails on it (a missing key is a failure).
     """
+    from kpl.engine.k8s_jsonpath import JsonPathError, execute, parse_template  # only plans that preserve state
+
     template = parse_template(json_path)
     try:
         data = decode_go_json(_raw_json(raw_status))

@@ -10,13 +10,15 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kpl.dsl import ast
-from kpl.dsl.diagnostics import Diagnostic
-from kpl.dsl.parser import parse_source
 from kpl.dsl.source import Source
-from kpl.engine.interpreter import CompiledInterpreter, compile_interpreter
 from kpl.rules import builtin_kinds, rules_root
+
+if TYPE_CHECKING:  # the parser and the interpreter are imported when a rule is first compiled
+    from kpl.dsl import ast
+    from kpl.dsl.diagnostics import Diagnostic
+    from kpl.engine.interpreter import CompiledInterpreter
 
 __all__ = ["Library", "builtin_library", "library_with"]
 
@@ -38,7 +40,7 @@ class Library:
         return sorted(self.rules)
 
 
-class _BuiltinRules(Mapping[GVK, CompiledInterpreter]):
+class _BuiltinRules(Mapping[GVK, "CompiledInterpreter"]):
     """The built-in rules, each file parsed and compiled the first time its kind is asked for.
 
     A plan over a fleet that runs three kinds compiles three rule files, not the whole library.
@@ -62,6 +64,10 @@ class _BuiltinRules(Mapping[GVK, CompiledInterpreter]):
 
 
 def _compile_file(path: Path, key: GVK) -> CompiledInterpreter:
+    from kpl.dsl import ast
+    from kpl.dsl.parser import parse_source
+    from kpl.engine.interpreter import compile_interpreter
+
     source = Source(_origin(path), path.read_text(encoding="utf-8"))
     result = parse_source(source)
     for declaration in result.module.declarations:
@@ -75,7 +81,7 @@ def _origin(path: Path) -> str:
     return "rules/" + path.relative_to(rules_root()).as_posix()
 
 
-class _Overlay(Mapping[GVK, CompiledInterpreter]):
+class _Overlay(Mapping[GVK, "CompiledInterpreter"]):
     """User rules over the built-in ones, without compiling the built-in ones up front."""
 
     def __init__(self, top: Mapping[GVK, CompiledInterpreter], base: Mapping[GVK, CompiledInterpreter]) -> None:
@@ -103,6 +109,8 @@ def library_with(user_rules: Iterable[tuple[ast.Interpreter, str | Source]]) -> 
 
     Each block comes with its source (or only the source's name): with the source, evaluation errors name
     their line and column."""
+    from kpl.engine.interpreter import compile_interpreter
+
     base = builtin_library()
     top: dict[GVK, CompiledInterpreter] = {}
     origin = dict(base.origin)

@@ -26,7 +26,6 @@ from typing import Any
 
 import networkx as nx
 
-from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.engine.bindings import (
     PolicyChoice,
@@ -38,17 +37,14 @@ from kpl.engine.bindings import (
     interpret_workload,
     stored_binding,
 )
-from kpl.engine.check import check_project
 from kpl.engine.features import FeatureGates
-from kpl.engine.library import Library, builtin_library, library_with
+from kpl.engine.library import Library, builtin_library
 from kpl.engine.matching import POLICY, PolicyView, ResourceView
 from kpl.engine.plan_failover import compute_failover, failover_notes
 from kpl.engine.plan_incremental import ClusterChange, DependencyIndex, affected_schedules, refreshed_fleet
 from kpl.engine.plan_quota import compute_quota, quota_node
 from kpl.engine.plan_report import ReportState
 from kpl.engine.plan_simulate import compute_simulation
-from kpl.engine.policy import apply_admission_defaults, compile_quota
-from kpl.engine.project import load_project
 from kpl.engine.report import PlacementReport, ResourceRef
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.capacity import ClusterCapacity
@@ -429,6 +425,8 @@ def compute_fleet(plan: Plan, node: str) -> Fleet:
 
 
 def compute_policy(plan: Plan, node: str) -> PolicyView:
+    from kpl.engine.policy import apply_admission_defaults
+
     defaulted = apply_admission_defaults(copy.deepcopy(dict(plan.source(node))))
     return PolicyView.from_object(defaulted)
 
@@ -558,6 +556,13 @@ def _split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
 def _policy_objects(paths: list[Path], gates: FeatureGates) -> tuple[list[Mapping[str, Any]], Library,
                                                                      list[Diagnostic], bool,
                                                                      list[Mapping[str, Any]]]:
+    # the language's modules (parser, checker, policy compiler) are imported only when there are policies
+    from kpl.dsl import ast
+    from kpl.engine.check import check_project
+    from kpl.engine.library import library_with
+    from kpl.engine.policy import compile_quota
+    from kpl.engine.project import load_project
+
     kpl_paths, yaml_paths = _split_paths(paths)
     project = load_project(kpl_paths)
     context = check_project(project)

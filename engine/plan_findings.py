@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.source import Source, Span
-from kpl.engine.project import load_project
 from kpl.engine.report import BindingReport, PlacementReport
 from kpl.engine.snapshot import SUFFIXES, load_snapshot
+
+if TYPE_CHECKING:
+    from kpl.dsl import ast
 
 __all__ = [
     "FINDING_CODES",
@@ -90,6 +91,8 @@ def _object_places(paths: list[Path]) -> dict[Key, _Place]:
 
 
 def _declaration_key(declaration: ast.Declaration) -> Key | None:
+    from kpl.dsl import ast
+
     if isinstance(declaration, ast.Policy):
         if declaration.cluster_scoped:
             return ("ClusterPropagationPolicy", "", declaration.name)
@@ -108,6 +111,8 @@ def _heading(name: Span, whole: Span, source: Source) -> Span:
 
 
 def _declaration_places(paths: list[Path]) -> dict[Key, _Place]:
+    from kpl.engine.project import load_project  # policy files only: a snapshot alone needs no parser
+
     places: dict[Key, _Place] = {}
     for declaration, source in load_project(paths).declarations():
         key = _declaration_key(declaration)

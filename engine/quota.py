@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from kpl.engine.features import FEDERATED_QUOTA_ENFORCEMENT, MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
-from kpl.engine.k8s_jsonpath import decode_go_json, go_quote
+from kpl.engine.go_values import decode_go_json, go_quote
 from kpl.engine.kube_resources import (
     CPU,
     EPHEMERAL_STORAGE,
