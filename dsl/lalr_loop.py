@@ -1,8 +1,9 @@
-"""A lean LALR driver for the tree-less parse: Lark's tables and contextual lexer, our own loop.
+"""A lean LALR driver for the tree-less parse: Lark's tables and terminals, our own loop and lexers.
 
 Lark's parser feeds each token through a method call that looks its settings up again, hashes the
 grammar rule of every reduction (a Python-level ``__hash__``) to find its callback, and asks a
-generator for the next token. Here the parse table is rewritten once into a list of rows, one per
+generator for the next token. Here the parse table (:mod:`kpl.dsl.grammar_tables`, which a new process
+reads without importing Lark) is rewritten once into a list of rows, one per
 state, whose actions are plain values: a shift is the next state (an ``int``), a reduction that only
 hands its one child on (an inlined ``?rule`` of one symbol) is the rule's name (a ``str``, the loop
 just moves to the goto state), and any other reduction is ``(size, rule name, callback)``. One
@@ -18,21 +19,41 @@ are worked out only for a trace.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from lark import Token
-from lark.exceptions import LexError
-from lark.parsers.lalr_analysis import Reduce
-
+from kpl.dsl.grammar_tables import GrammarTables, StateTerminals
 from kpl.dsl.state_lexers import BARE, IGNORED, KEPT, NAME, Lexicon, StateLexer
 
-__all__ = ["LalrLoop"]
+__all__ = ["LalrLoop", "LexError", "Token"]
 
 _Reduction = tuple[int, str, Callable[[list[Any]], Any]]
 _Action = int | str | _Reduction
 _Row = dict[str, Any]  # symbol to _Action
 _new_string = str.__new__
+
+
+class Token(str):
+    """A token of the parse loop: its text, with the fields of Lark's ``Token`` (``type``, ``value``, offsets,
+    lines and columns)."""
+
+    __slots__ = ("column", "end_column", "end_line", "end_pos", "line", "start_pos", "type", "value")
+
+    type: str
+    value: str
+    start_pos: int | None
+    end_pos: int | None
+    line: int | None
+    column: int | None
+    end_line: int | None
+    end_column: int | None
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r})"
+
+
+class LexError(Exception):
+    """No terminal of the parser state matches at a position (the caller reparses with Lark to report it)."""
 
 
 def _token(kind: str, value: str, start: int, end: int) -> Token:
@@ -61,7 +82,8 @@ def _locate(text: str, tokens: list[Token], multiline: frozenset[str]) -> None:
 
 
 class LalrLoop:
-    """Parses text with a Lark LALR front end's tables and lexer, calling ``callbacks`` on reductions.
+    """Parses text with a grammar's LALR tables and terminals, calling ``callbacks`` (per rule index) on
+    reductions; ``lexer_callbacks`` are called with the tokens of their terminals.
 
     ``passthrough`` is the callback that returns its one child unchanged: reductions with it are done
     by the loop itself. Tokens of the terminals in ``position_only`` (ones every rule drops, such as
@@ -70,35 +92,35 @@ class LalrLoop:
     __slots__ = ("_chains", "_end_states", "_lark_lexers", "_lexers", "_lexicon", "_multiline", "_position_only",
                  "_rows", "_shared", "_start_states")
 
-    def __init__(self, frontend: Any, callbacks: Mapping[Any, Callable[[list[Any]], Any]],
+    def __init__(self, tables: GrammarTables, callbacks: Sequence[Callable[[list[Any]], Any]],
                  passthrough: Callable[[list[Any]], Any] | None = None,
-                 position_only: frozenset[str] = frozenset()) -> None:
-        table = frontend.parser.parser.parse_table
+                 position_only: frozenset[str] = frozenset(),
+                 lexer_callbacks: Mapping[str, Callable[[Token], Any]] | None = None) -> None:
         reductions: dict[int, _Action] = {}
-        rows: list[_Row] = [{} for _ in range(max(table.states) + 1)]
-        for state, row in table.states.items():
+        rows: list[_Row] = [{} for _ in tables.states]
+        for state, row in enumerate(tables.states):
             actions = rows[state]
-            for symbol, (action, argument) in row.items():
-                if action is not Reduce:
-                    actions[symbol] = int(argument)
+            for symbol, action in row.items():
+                if action >= 0:
+                    actions[symbol] = action
                     continue
-                reduction = reductions.get(id(argument))
+                reduction = reductions.get(action)
                 if reduction is None:
-                    callback, size = callbacks[argument], len(argument.expansion)
-                    name = str(argument.origin.name)
-                    reduction = name if (size == 1 and callback is passthrough) else (size, name, callback)
-                    reductions[id(argument)] = reduction
+                    rule = tables.rules[-1 - action]
+                    callback, size = callbacks[-1 - action], len(rule.expansion)
+                    reduction = rule.name if (size == 1 and callback is passthrough) else (size, rule.name, callback)
+                    reductions[action] = reduction
                 actions[symbol] = reduction
         self._rows = rows
-        self._start_states: dict[str, int] = dict(table.start_states)
-        self._end_states: dict[str, int] = dict(table.end_states)
-        self._lark_lexers: dict[int, Any] = dict(frontend.lexer.lexers)
+        self._start_states: dict[str, int] = tables.start_states
+        self._end_states: dict[str, int] = tables.end_states
+        self._lark_lexers: dict[int, StateTerminals] = tables.state_lexers
         self._lexers: list[StateLexer | None] = [None] * len(rows)
         self._shared: dict[int, StateLexer] = {}
         # Where a chain of pass-through reductions ends: (state below, top state, token) to the new top state.
         self._chains: dict[tuple[int, int, str], int] = {}
         self._position_only = position_only
-        self._lexicon = Lexicon(frontend.lexer, position_only)
+        self._lexicon = Lexicon(tables.root, position_only, lexer_callbacks)
         self._multiline: frozenset[str] = frozenset().union(
             *(lexer.newline_types for lexer in self._lark_lexers.values())
         )

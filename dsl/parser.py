@@ -1,9 +1,11 @@
 """Parsing: source text to a ``Module`` plus diagnostics. Never raises on user input.
 
-One LALR parser is built once from ``grammar.lark`` (``propagate_positions=True``) and cached. Source is
-first parsed without a tree, its callbacks building AST nodes directly; only when that fails (a syntax
+Source is first parsed without a tree by our own loop over the grammar's LALR tables
+(:mod:`kpl.dsl.grammar_tables`, read from a file a first run writes, so this path does not import Lark),
+its callbacks building AST nodes directly; only when that fails (a syntax
 error, a bad literal, very deep nesting) is the text parsed again into a Lark tree and transformed, which
-is the path every diagnostic comes from, so both give the same modules and messages. A syntax
+is the path every diagnostic comes from (Lark's parser, built once from ``grammar.lark`` with
+``propagate_positions=True``), so both give the same modules and messages. A syntax
 error is reported where a person would look for it (Lark notices a missing token only at the next one,
 often on the next line: the caret goes right after the last good token instead), and parsing resumes at
 the next top-level declaration so one run reports every broken declaration.
@@ -14,19 +16,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import tempfile
 from pathlib import Path
-from typing import Any
-
-from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.exceptions import VisitError
-from lark.parsers.lalr_analysis import Reduce
+from typing import TYPE_CHECKING, Any
 
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, did_you_mean
+from kpl.dsl.grammar_tables import LARK_OPTIONS, GrammarTables, load_tables
 from kpl.dsl.lalr_loop import LalrLoop
 from kpl.dsl.source import Source, Span
-from kpl.dsl.transformer import ToAst
 from kpl.dsl.treeless import located_value, passthrough, position_only_terminals, treeless_callbacks
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree, UnexpectedInput, UnexpectedToken
 
 __all__ = ["GRAMMAR_FILE", "keywords", "ParseResult", "parse", "parse_expression", "parse_source"]
 
@@ -62,7 +64,7 @@ def _expression_parser() -> Lark:
 def keywords() -> frozenset[str]:
     """Every keyword of the language (for "did you mean" help elsewhere)."""
     return frozenset(
-        t.pattern.value for t in _parser().terminals if t.pattern.type == "str" and t.pattern.value.isalpha()
+        t.pattern.value for t in _tables().root.terminals if t.pattern.type == "str" and t.pattern.value.isalpha()
     )
 
 
@@ -102,6 +104,11 @@ def parse_expression(text: str, name: str = "<expression>") -> tuple[ast.Expr | 
     else:
         if _too_deep(expr) is None:
             return expr, []
+    from lark import UnexpectedInput
+    from lark.exceptions import VisitError
+
+    from kpl.dsl.transformer import ToAst
+
     try:
         tree = _expression_parser().parse(text, start="expr")
         expr = ToAst().transform(tree)
@@ -141,6 +148,18 @@ def _parse_chunk(
     if fast is not None:
         comments.extend(fast[1])
         return fast[0], []
+    return _parse_chunk_with_lark(source, start, end, text, comments)
+
+
+def _parse_chunk_with_lark(
+    source: Source, start: int, end: int, text: str, comments: list[tuple[Span, str]]
+) -> tuple[list[ast.Declaration], list[Diagnostic]]:
+    """The tree path: Lark's parser and the transformer, which report whatever the loop could not parse."""
+    from lark import UnexpectedInput
+    from lark.exceptions import VisitError
+
+    from kpl.dsl.transformer import ToAst
+
     try:
         tree, found = _parse_text(text)
         declarations = ToAst().transform(tree)
@@ -206,27 +225,32 @@ def _too_deep(root: object) -> object | None:
     return None
 
 
-_COMMENTS: list[Token] = []
+_COMMENTS: list[Any] = []  # the comment tokens of the parse under way (a lexer callback fills it)
+_LEXER_CALLBACKS = {"COMMENT": _COMMENTS.append}
 
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
+    from lark import Lark
+
     grammar = GRAMMAR_FILE.read_text(encoding="utf-8")
     # `cache=True`: Lark keeps the built LALR tables in a file keyed by the grammar's hash, so only the
     # first run on a machine pays for building them.
-    return Lark(
-        grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, start=["start", "expr"],
-        lexer_callbacks={"COMMENT": _COMMENTS.append}, cache=True,
-    )
+    return Lark(grammar, **LARK_OPTIONS, lexer_callbacks=_LEXER_CALLBACKS, cache=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> GrammarTables:
+    """The grammar's tables, from the file next to Lark's cache (written from Lark's parser when missing)."""
+    return load_tables(GRAMMAR_FILE.read_text(encoding="utf-8"), Path(tempfile.gettempdir()), _parser)
 
 
 @functools.lru_cache(maxsize=1)
 def _fast_frontend() -> LalrLoop:
-    """A second parser on the same tables and lexer whose callbacks build the AST while parsing."""
-    frontend = _parser().parser
-    table = frontend.parser.parser.parse_table
-    reduced = {rule for row in table.states.values() for action, rule in row.values() if action is Reduce}
-    return LalrLoop(frontend, treeless_callbacks(reduced), passthrough, position_only_terminals(_parser().rules))
+    """A parser on the grammar's tables whose callbacks build the AST while parsing."""
+    tables = _tables()
+    return LalrLoop(tables, treeless_callbacks(tables.rules), passthrough, position_only_terminals(tables.rules),
+                    _LEXER_CALLBACKS)
 
 
 def _build_fast(text: str, start: str) -> Any:
@@ -266,6 +290,8 @@ def _parse_text(text: str) -> tuple[Tree[Token], list[tuple[Span, str]]]:
 
 def _expected_of(error: UnexpectedInput) -> set[str]:
     """The terminals that could really come next (Lark's own set is widened by LALR state merging)."""
+    from lark import UnexpectedInput
+
     interactive = getattr(error, "interactive_parser", None)
     if interactive is not None:
         try:
@@ -330,6 +356,8 @@ def _expected_keywords(expected: set[str]) -> list[str]:
 
 def _syntax_diagnostic(source: Source, chunk_end: int, error: UnexpectedInput) -> Diagnostic:
     """A syntax error of the chunk ending at ``chunk_end`` (the next declaration starts there)."""
+    from lark import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     if isinstance(error, UnexpectedCharacters):
         return _unexpected_character(source, error)
     if isinstance(error, UnexpectedEOF):
@@ -340,7 +368,7 @@ def _syntax_diagnostic(source: Source, chunk_end: int, error: UnexpectedInput) -
     return _unexpected_token(source, error)
 
 
-def _unexpected_character(source: Source, error: UnexpectedCharacters) -> Diagnostic:
+def _unexpected_character(source: Source, error: Any) -> Diagnostic:
     offset = error.pos_in_stream or 0
     char = source.text[offset : offset + 1]
     expected = _describe_expected(_expected_of(error))

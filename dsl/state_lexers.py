@@ -38,8 +38,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lark.lexer import PatternRE, PatternStr, TerminalDef
-
 from kpl.dsl.regex_start import first_chars, may_start_with
 
 __all__ = ["BARE", "IGNORED", "KEPT", "NAME", "Lexicon", "StateLexer"]
@@ -47,6 +45,7 @@ __all__ = ["BARE", "IGNORED", "KEPT", "NAME", "Lexicon", "StateLexer"]
 BARE, KEPT, NAME, IGNORED = 0, 1, 2, 3  # what the loop does with a token of a terminal (see StateLexer)
 
 _Match = Callable[[str, int], Any]  # a compiled pattern's match: a match object or None
+TerminalDef = Any  # a terminal: ``name``, ``priority``, ``pattern`` (``type``, ``value``, ``flags``, ``to_regexp()``)
 
 
 class StateLexer:
@@ -106,10 +105,13 @@ class StateLexer:
 
 
 class Lexicon:
-    """The analysis of a Lark contextual lexer's terminals, shared by the lexers of every parser state."""
+    """The analysis of a grammar's terminals, shared by the lexers of every parser state.
 
-    def __init__(self, contextual_lexer: Any, position_only: frozenset[str]) -> None:
-        root = contextual_lexer.root_lexer
+    ``root`` is a lexer over every terminal: Lark's ``BasicLexer`` (the root of its contextual lexer) or the
+    same fields in :class:`kpl.dsl.grammar_tables.StateTerminals`; ``callbacks`` replace its user callbacks."""
+
+    def __init__(self, root: Any, position_only: frozenset[str],
+                 callbacks: Mapping[str, Callable[..., Any]] | None = None) -> None:
         terminals: list[TerminalDef] = list(root.terminals)
         if any(t.pattern.flags for t in terminals) or getattr(root, "use_bytes", False):
             raise ValueError("terminals with flags or byte patterns are not supported by the parse loop")
@@ -117,7 +119,7 @@ class Lexicon:
         self._terminals = {t.name: t for t in terminals}
         self._flags: int = root.g_regex_flags
         self._ignored: frozenset[str] = frozenset(root.ignore_types)
-        self._callbacks: dict[str, Callable[..., Any]] = dict(root.user_callbacks)
+        self._callbacks: dict[str, Callable[..., Any]] = dict(root.user_callbacks if callbacks is None else callbacks)
         self._position_only = position_only
         self._covers = _covering_names(terminals)
         self._blank_name = ""
@@ -216,7 +218,7 @@ class Lexicon:
         if terminal.name == self._blank_name:
             return False
         chars = first_chars(self._blank, ()) or frozenset()
-        if isinstance(terminal.pattern, PatternStr):
+        if terminal.pattern.type == "str":
             return not terminal.pattern.value or terminal.pattern.value[0] in chars
         return may_start_with(terminal.pattern.to_regexp(), (), chars)
 
@@ -258,7 +260,7 @@ class _ByFirstChar(dict[str, _Match]):
 
 def _first_chars(terminal: TerminalDef) -> frozenset[str] | None:
     """The characters a token of ``terminal`` can begin with (None when the analysis cannot tell)."""
-    if isinstance(terminal.pattern, PatternStr):
+    if terminal.pattern.type == "str":
         return frozenset(terminal.pattern.value[:1]) or None
     return first_chars(terminal.pattern.to_regexp(), ())
 
@@ -270,10 +272,10 @@ def _no_match(text: str, pos: int) -> None:
 def _covering_names(terminals: list[TerminalDef]) -> dict[str, frozenset[str]]:
     """Per string terminal, the pattern terminals that cover it as Lark's lexer decides: same priority, and
     the pattern's match at the start of the string is the whole string."""
-    patterns = [t for t in terminals if isinstance(t.pattern, PatternRE)]
+    patterns = [t for t in terminals if t.pattern.type == "re"]
     covers: dict[str, frozenset[str]] = {}
     for keyword in terminals:
-        if not isinstance(keyword.pattern, PatternStr):
+        if keyword.pattern.type != "str":
             continue
         text = keyword.pattern.value
         covers[keyword.name] = frozenset(

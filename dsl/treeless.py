@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lark import Token, Tree
-from lark.grammar import Rule
-
+from kpl.dsl.builder import BUILDER, is_token
+from kpl.dsl.grammar_tables import RuleShape
 from kpl.dsl.source import NO_SPAN, Span
-from kpl.dsl.transformer import BUILDER
 
 __all__ = ["Callback", "located_value", "passthrough", "position_only_terminals", "treeless_callbacks"]
 
@@ -42,45 +40,45 @@ def located_value(result: Any) -> tuple[Any, int]:
     return (result[0], result[3]) if type(result) is tuple else (result, 0)
 
 
-def treeless_callbacks(rules: Iterable[Rule]) -> dict[Rule, Callback]:
+def treeless_callbacks(rules: Iterable[RuleShape]) -> list[Callback]:
     """Parser callbacks that build the AST while parsing (no Lark tree), with the same children and
     spans as ``ToAst`` over a tree built with ``propagate_positions`` and ``maybe_placeholders``.
 
     Lark's own inline transformers cannot see positions, so this mirrors its tree builder: anonymous
     tokens are filtered out, ``None`` fills each absent ``[optional]``, ``_rule`` children are spliced
     and a ``?rule`` left with one child is that child (its extent widened to the rule's tokens)."""
-    return {rule: _rule_callback(rule) for rule in rules}
+    return [_rule_callback(rule) for rule in rules]
 
 
-def position_only_terminals(rules: Iterable[Rule]) -> frozenset[str]:
+def position_only_terminals(rules: Iterable[RuleShape]) -> frozenset[str]:
     """Terminals that every rule drops (punctuation, most keywords): the callbacks only need their
     positions, so the parser may hand them over as ``(None, start, end, 0)``."""
     kept: set[str] = set()
     dropped: set[str] = set()
     for rule in rules:
-        for symbol in rule.expansion:
-            if symbol.is_term:
-                drop = getattr(symbol, "filter_out", False) and not rule.options.keep_all_tokens
-                (dropped if drop else kept).add(str(symbol.name))
+        for name, is_term, filter_out in rule.expansion:
+            if is_term:
+                drop = filter_out and not rule.keep_all_tokens
+                (dropped if drop else kept).add(name)
     return frozenset(dropped - kept)
 
 
-def _placeholders(rule: Rule) -> list[int]:
+def _placeholders(rule: RuleShape) -> list[int]:
     """How many ``None`` go before each symbol of the expansion, and at its end."""
-    empty = rule.options.empty_indices
+    empty = rule.empty_indices
     if not empty:
         return [0] * (len(rule.expansion) + 1)
     return [len(ones) for ones in "".join(str(int(b)) for b in empty).split("0")]
 
 
-def _plan(rule: Rule) -> tuple[_Plan, int]:
+def _plan(rule: RuleShape) -> tuple[_Plan, int]:
     nones = _placeholders(rule)
     plan: _Plan = []
     pending = 0
-    for index, symbol in enumerate(rule.expansion):
+    for index, (name, is_term, filter_out) in enumerate(rule.expansion):
         pending += nones[index]
-        if rule.options.keep_all_tokens or not (symbol.is_term and getattr(symbol, "filter_out", False)):
-            plan.append((index, pending, not symbol.is_term and symbol.name.startswith("_")))
+        if rule.keep_all_tokens or not (is_term and filter_out):
+            plan.append((index, pending, not is_term and name.startswith("_")))
             pending = 0
     return plan, pending + nones[len(rule.expansion)]
 
@@ -90,17 +88,17 @@ def passthrough(matched: list[Any]) -> Any:
     return matched[0]
 
 
-def _rule_callback(rule: Rule) -> Callback:
+def _rule_callback(rule: RuleShape) -> Callback:
     plan, trailing = _plan(rule)
-    inline = bool(rule.options.expand1 and not rule.alias)
+    inline = bool(rule.expand1 and not rule.alias)
     if inline and len(rule.expansion) == 1 and plan == [(0, 0, False)] and not trailing:
         return passthrough
-    name = str(rule.alias or rule.origin.name)
+    name = rule.alias or rule.name
     splice = name.startswith("_")
     build: Callable[[Span, list[Any]], Any] | None = None if splice else getattr(BUILDER, name, None)
     simple = not trailing and all(before == 0 and not inner for _, before, inner in plan)
     if (build is not None and simple and not inline and plan == [(0, 0, False)] and len(rule.expansion) == 1
-            and rule.expansion[0].is_term):
+            and rule.expansion[0][1]):
         return _one_token(build)
     return _general(name, build, plan, trailing, simple, inline, splice)
 
@@ -147,7 +145,7 @@ def _general(name: str, build: Callable[[Span, list[Any]], Any] | None, plan: _P
         if splice:
             return children, start, end, depth
         span = _span(start, end) if start >= 0 else NO_SPAN
-        value = Tree(name, children) if build is None else build(span, children)
+        value = _tree(name, children) if build is None else build(span, children)
         return value, start, end, depth + 1
 
     return callback
@@ -173,6 +171,13 @@ def _inlined(matched: list[Any], plan: _Plan, value: Any, start: int, end: int) 
     child = matched[plan[0][0]] if len(plan) == 1 and not plan[0][2] else None
     if type(child) is tuple:
         return child if start < 0 else (value, start, end, child[3])
-    if child is not None or value is None or isinstance(value, Token):
+    if child is not None or value is None or is_token(value):
         return child if child is not None else value
     return value, start, end, 1
+
+
+def _tree(name: str, children: list[Any]) -> Any:
+    """A Lark tree for a rule no AST method builds (none in kpl's grammar; Lark is imported only then)."""
+    from lark import Tree
+
+    return Tree(name, children)

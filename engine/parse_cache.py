@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lark
-
 from kpl import __version__
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, Severity
+from kpl.dsl.grammar_tables import lark_version
 from kpl.dsl.parser import GRAMMAR_FILE, ParseResult, parse_source
 from kpl.dsl.source import Source, Span
 
@@ -41,8 +40,8 @@ __all__ = ["ParseCache", "ParseCacheError", "cache_key", "decode", "default_cach
 
 FORMAT = b"kpl-parse-cache/1\n"
 _DSL_FILES = (
-    "grammar.lark", "ast.py", "parser.py", "transformer.py", "treeless.py", "lalr_loop.py", "state_lexers.py",
-    "regex_start.py", "source.py", "diagnostics.py",
+    "grammar.lark", "ast.py", "parser.py", "transformer.py", "builder.py", "treeless.py", "lalr_loop.py",
+    "state_lexers.py", "grammar_tables.py", "regex_start.py", "source.py", "diagnostics.py",
 )
 _SOURCE_ID = "source"
 
@@ -60,7 +59,7 @@ def default_cache_folder(environ: Mapping[str, str], home: Path) -> Path:
 @functools.lru_cache(maxsize=1)
 def _fingerprint() -> bytes:
     digest = hashlib.sha256(FORMAT)
-    for part in (__version__, lark.__version__, sys.implementation.cache_tag or sys.version):
+    for part in (__version__, lark_version(), sys.implementation.cache_tag or sys.version):
         digest.update(part.encode() + b"\0")
     package = GRAMMAR_FILE.parent
     for name in _DSL_FILES:

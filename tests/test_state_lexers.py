@@ -22,8 +22,9 @@ BLANKS = " \t\r\n\f"
 
 
 def _lark_lexers() -> list[Any]:
-    frontend = parser_module._fast_frontend()
-    return list({id(lexer): lexer for lexer in frontend._lark_lexers.values()}.values())
+    """Lark's own lexers of the parser states (the loop's lexers are compared with them by terminal names)."""
+    lexers = parser_module._parser().parser.lexer.lexers
+    return list({id(lexer): lexer for lexer in lexers.values()}.values())
 
 
 def _lark_read(lark_lexer: Any, text: str, pos: int) -> tuple[str, int, int] | None:
@@ -124,7 +125,7 @@ def test_a_toy_grammar_with_keywords_only_some_names_cover(pieces: list[str]) ->
     from lark import Lark
 
     toy = Lark(_TOY, parser="lalr")
-    lexicon = Lexicon(toy.parser.lexer, frozenset())
+    lexicon = Lexicon(toy.parser.lexer.root_lexer, frozenset())
     text = "".join(pieces)
     lexers = {id(lexer): lexer for lexer in toy.parser.lexer.lexers.values()}
     for lark_lexer in lexers.values():

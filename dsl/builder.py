@@ -1,0 +1,423 @@
+"""The AST's rule methods: one per grammar rule, ``(span, children) -> node``, shared by both parse paths.
+
+Nothing here imports Lark: a token is any ``str`` subclass carrying ``type``, ``start_pos`` and ``end_pos``
+(Lark's ``Token`` on the tree path, the parse loop's own on the tree-less one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from kpl.dsl import ast
+from kpl.dsl.source import Span
+
+__all__ = ["BUILDER", "AstBuilder", "duration_seconds", "is_token", "unquote"]
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+_PURGE = {"directly": "Directly", "gracefully": "Gracefully", "never": "Never"}
+
+
+def unquote(text: str) -> str:
+    """The value of a string literal (double or single quoted, with backslash escapes)."""
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    escapes = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body):
+            out.append(escapes.get(body[index + 1], body[index + 1]))
+            index += 2
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
+
+
+def duration_seconds(text: str) -> int:
+    for unit in ("ms", "s", "m", "h"):
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            return int(int(text[: -len(unit)]) * _DURATION_UNITS[unit])
+    raise ValueError(text)
+
+
+def is_token(item: object) -> bool:
+    """Whether a child is a token (a ``str`` subclass); built names and values are plain ``str``."""
+    return type(item) is not str and isinstance(item, str)
+
+
+def _up_to(span: Span, last: Any) -> Span:
+    """The node's span ending at its ``last`` token (leaving out an optional trailing comma)."""
+    return Span(span.start, _tok_span(last).end)
+
+
+def _text(item: Any) -> str:
+    """The user-facing text of a name-like child (a token, or a string already transformed)."""
+    if is_token(item):
+        return unquote(str(item)) if item.type == "STRING" else str(item)
+    return str(item)
+
+
+def _tok_span(token: Any) -> Span:
+    start = token.start_pos or 0
+    return Span(start, token.end_pos if token.end_pos is not None else start + len(token))
+
+
+class AstBuilder:
+    """Builds AST nodes bottom-up, one method per grammar rule (or alias): ``(span, children) -> node``.
+
+    ``span`` covers every token the rule matched (Lark's propagated positions); ``children`` are the
+    rule's kept children, already built. The same methods serve the tree-less parser and ``ToAst``."""
+
+    # ---------------------------------------------------------------- shared pieces
+    def name(self, span: Span, children: list[Any]) -> str:
+        return _text(children[0])
+
+    def word(self, span: Span, children: list[Any]) -> str:
+        return _text(children[0])
+
+    def soft_keyword(self, span: Span, children: list[Any]) -> str:
+        return str(children[0])
+
+    def field(self, span: Span, children: list[Any]) -> str:
+        return _text(children[0])
+
+    def callee(self, span: Span, children: list[Any]) -> str:
+        return _text(children[0])
+
+    def api_version(self, span: Span, children: list[Any]) -> str:
+        return str(children[0])
+
+    def signed_int(self, span: Span, children: list[Any]) -> int:
+        return -int(children[1]) if len(children) == 2 else int(children[0])
+
+    def name_list(self, span: Span, children: list[Any]) -> tuple[str, ...]:
+        return tuple(children)
+
+    def namespace_clause(self, span: Span, children: list[Any]) -> str:
+        return str(children[-1])
+
+    def named_clause(self, span: Span, children: list[Any]) -> str:
+        return str(children[0])
+
+    def where_clause(self, span: Span, children: list[Any]) -> ast.Expr:
+        return children[0]  # type: ignore[no-any-return]
+
+    def duration_clause(self, span: Span, children: list[Any]) -> int:
+        return duration_seconds(str(children[0]))
+
+    def start(self, span: Span, children: list[Any]) -> list[Any]:
+        return children
+
+    # ---------------------------------------------------------------- interpreter
+    def interpreter_decl(self, span: Span, children: list[Any]) -> ast.Interpreter:
+        api_version, kind, *members = children
+        return ast.Interpreter(api_version, kind, tuple(members), span=span)
+
+    def let_member(self, span: Span, children: list[Any]) -> ast.LetMember:
+        return ast.LetMember(str(children[0]), children[1], span=span)
+
+    def fn_member(self, span: Span, children: list[Any]) -> ast.FnMember:
+        name, params, body = children
+        return ast.FnMember(str(name), tuple(params or ()), body, span=span)
+
+    def params(self, span: Span, children: list[Any]) -> tuple[str, ...]:
+        return tuple(str(c) for c in children)
+
+    def op_member(self, span: Span, children: list[Any]) -> ast.Operation:
+        return ast.Operation(children[0], children[1], span=span)
+
+    def component_member(self, span: Span, children: list[Any]) -> ast.Component:
+        return ast.Component(children[0], tuple(children[1:]), span=span)
+
+    def component_field(self, span: Span, children: list[Any]) -> ast.ComponentField:
+        return ast.ComponentField(children[0], children[1], span=span)
+
+    # ---------------------------------------------------------------- policies
+    def policy_decl(self, span: Span, children: list[Any]) -> ast.Policy:
+        cluster, name, namespace, *items = children
+        return ast.Policy(name, namespace, cluster is not None, tuple(items), span=span)
+
+    def select_item(self, span: Span, children: list[Any]) -> ast.ResourceSelector:
+        api_version, kind, name, namespace, where = children
+        return ast.ResourceSelector(api_version, kind, name, namespace, where, span=span)
+
+    def priority_item(self, span: Span, children: list[Any]) -> ast.Priority:
+        return ast.Priority(children[0], span=span)
+
+    def preemption_item(self, span: Span, children: list[Any]) -> ast.Preemption:
+        return ast.Preemption(children[0], span=span)
+
+    def clusters_item(self, span: Span, children: list[Any]) -> ast.ClusterSelection:
+        value = children[0]
+        if isinstance(value, tuple):
+            return ast.ClusterSelection(value, None, span=span)
+        return ast.ClusterSelection((), value, span=span)
+
+    def exclude_item(self, span: Span, children: list[Any]) -> ast.Exclude:
+        return ast.Exclude(children[0], span=span)
+
+    def tolerate_item(self, span: Span, children: list[Any]) -> ast.Toleration:
+        toleration: ast.Toleration = children[0]
+        return replace(toleration, span=span)
+
+    def toleration_equal(self, span: Span, children: list[Any]) -> ast.Toleration:
+        key, value, effect, seconds = children
+        return ast.Toleration(key, "Equal", value, effect or "", seconds, span=span)
+
+    def toleration_exists(self, span: Span, children: list[Any]) -> ast.Toleration:
+        key, effect, seconds = children
+        return ast.Toleration(key, "Exists", "", effect or "", seconds, span=span)
+
+    def toleration_all(self, span: Span, children: list[Any]) -> ast.Toleration:
+        effect, seconds = children
+        return ast.Toleration("", "Exists", "", effect or "", seconds, span=span)
+
+    def spread_item(self, span: Span, children: list[Any]) -> ast.SpreadConstraint:
+        (by_field, by_label), low, high = children
+        return ast.SpreadConstraint(
+            by_field, by_label, None if low is None else int(low), None if high is None else int(high),
+            span=span,
+        )
+
+    def spread_field(self, span: Span, children: list[Any]) -> tuple[str | None, str | None]:
+        return children[0], None
+
+    def spread_label(self, span: Span, children: list[Any]) -> tuple[str | None, str | None]:
+        return None, children[0]
+
+    def replicas_item(self, span: Span, children: list[Any]) -> ast.ReplicaScheduling:
+        mode, weights = children[0]
+        return ast.ReplicaScheduling(mode, weights, span=span)
+
+    def mode_duplicated(self, span: Span, children: list[Any]) -> tuple[str, tuple[()]]:
+        return "duplicated", ()
+
+    def mode_aggregated(self, span: Span, children: list[Any]) -> tuple[str, tuple[()]]:
+        return "aggregated", ()
+
+    def mode_dynamic(self, span: Span, children: list[Any]) -> tuple[str, tuple[()]]:
+        return "dynamic", ()
+
+    def mode_static(self, span: Span, children: list[Any]) -> tuple[str, tuple[ast.StaticWeight, ...]]:
+        return "static", tuple(c for c in children if c is not None)
+
+    def weight_cluster(self, span: Span, children: list[Any]) -> ast.StaticWeight:
+        return ast.StaticWeight(children[0], None, int(children[1]), span=_up_to(span, children[1]))
+
+    def weight_selector(self, span: Span, children: list[Any]) -> ast.StaticWeight:
+        return ast.StaticWeight(None, children[0], int(children[1]), span=_up_to(span, children[1]))
+
+    def affinity_item(self, span: Span, children: list[Any]) -> ast.Affinity:
+        name, *members = children
+        items = tuple(m for m in members if not isinstance(m, ast.Overflow))
+        overflow = tuple(m for m in members if isinstance(m, ast.Overflow))
+        return ast.Affinity(name, items, overflow, span=span)
+
+    def overflow_item(self, span: Span, children: list[Any]) -> ast.Overflow:
+        return ast.Overflow(children[0], tuple(children[1:]), span=span)
+
+    def failover_item(self, span: Span, children: list[Any]) -> ast.Failover:
+        return ast.Failover(children[0], tuple(children[1:]), span=span)
+
+    def purge_item(self, span: Span, children: list[Any]) -> ast.PurgeMode:
+        mode = str(children[0])
+        return ast.PurgeMode(_PURGE.get(mode.lower(), mode), span=span)
+
+    def grace_item(self, span: Span, children: list[Any]) -> ast.GracePeriod:
+        return ast.GracePeriod(duration_seconds(str(children[0])), span=span)
+
+    def decision_item(self, span: Span, children: list[Any]) -> ast.DecisionConditions:
+        return ast.DecisionConditions(duration_seconds(str(children[0])), span=span)
+
+    def preserve_item(self, span: Span, children: list[Any]) -> ast.StatePreservationRule:
+        return ast.StatePreservationRule(children[0], unquote(str(children[1])), span=span)
+
+    def propagate_item(self, span: Span, children: list[Any]) -> ast.PropagateDeps:
+        return ast.PropagateDeps(span=span)
+
+    def scheduler_item(self, span: Span, children: list[Any]) -> ast.SchedulerName:
+        return ast.SchedulerName(children[0], span=span)
+
+    def conflict_item(self, span: Span, children: list[Any]) -> ast.ConflictResolution:
+        return ast.ConflictResolution(children[0], span=span)
+
+    def suspend_item(self, span: Span, children: list[Any]) -> ast.Suspension:
+        return ast.Suspension(children[0], span=span)
+
+    # ---------------------------------------------------------------- quotas
+    def quota_decl(self, span: Span, children: list[Any]) -> ast.Quota:
+        name, namespace, *members = children
+        overall: list[ast.ResourceLimit] = []
+        assignments: list[ast.StaticAssignment] = []
+        for member in members:
+            if isinstance(member, ast.StaticAssignment):
+                assignments.append(member)
+            else:
+                overall.extend(member)
+        return ast.Quota(name, namespace, tuple(overall), tuple(assignments), span=span)
+
+    def overall_block(self, span: Span, children: list[Any]) -> tuple[ast.ResourceLimit, ...]:
+        return tuple(children)
+
+    def assignment_block(self, span: Span, children: list[Any]) -> ast.StaticAssignment:
+        return ast.StaticAssignment(children[0], tuple(children[1:]), span=span)
+
+    def resource_limit(self, span: Span, children: list[Any]) -> ast.ResourceLimit:
+        value = children[1]
+        value_span = _tok_span(value) if is_token(value) else span
+        span = Span(span.start, value_span.end)  # without the optional trailing comma
+        return ast.ResourceLimit(children[0], _text(value), span=span, value_span=value_span)
+
+    # ---------------------------------------------------------------- expressions
+    def let_expr(self, span: Span, children: list[Any]) -> ast.Let:
+        return ast.Let(str(children[0]), children[1], children[2], span=span)
+
+    def if_expr(self, span: Span, children: list[Any]) -> ast.Conditional:
+        return ast.Conditional(children[0], children[1], children[2], span=span)
+
+    def _chain(self, span: Span, children: list[Any], op: str) -> ast.Expr:
+        result: ast.Expr = children[0]
+        for right in children[1:]:
+            result = ast.Binary(op, result, right, span=_cover(result, right, span))
+        return result
+
+    def coalesce(self, span: Span, children: list[Any]) -> ast.Expr:
+        return self._chain(span, children, "??")
+
+    def or_test(self, span: Span, children: list[Any]) -> ast.Expr:
+        return self._chain(span, children, "or")
+
+    def and_test(self, span: Span, children: list[Any]) -> ast.Expr:
+        return self._chain(span, children, "and")
+
+    def not_op(self, span: Span, children: list[Any]) -> ast.Not:
+        return ast.Not(children[0], span=span)
+
+    def _operators(self, span: Span, children: list[Any]) -> ast.Expr:
+        result: ast.Expr = children[0]
+        for index in range(1, len(children), 2):
+            op = " ".join(str(children[index]).split())
+            right = children[index + 1]
+            result = ast.Binary(op, result, right, span=_cover(result, right, span))
+        return result
+
+    comparison = sum = term = _operators
+
+    def neg(self, span: Span, children: list[Any]) -> ast.Expr:
+        operand = children[1]
+        if isinstance(operand, ast.Literal) and isinstance(operand.value, (int, float)) and not isinstance(
+            operand.value, bool
+        ):
+            return ast.Literal(-operand.value, span=span)
+        return ast.Unary("-", operand, span=span)
+
+    def get_field(self, span: Span, children: list[Any]) -> ast.GetField:
+        return ast.GetField(children[0], children[1], span=span)
+
+    def get_index(self, span: Span, children: list[Any]) -> ast.GetIndex:
+        return ast.GetIndex(children[0], children[1], span=span)
+
+    def get_all(self, span: Span, children: list[Any]) -> ast.GetAll:
+        return ast.GetAll(children[0], span=span)
+
+    def get_filtered(self, span: Span, children: list[Any]) -> ast.GetFiltered:
+        return ast.GetFiltered(children[0], children[1], span=span)
+
+    def with_update(self, span: Span, children: list[Any]) -> ast.With:
+        return ast.With(children[0], tuple(children[1] or ()), span=span)
+
+    def updates(self, span: Span, children: list[Any]) -> tuple[ast.Update, ...]:
+        return tuple(children)
+
+    def update(self, span: Span, children: list[Any]) -> ast.Update:
+        return ast.Update(children[0], children[1], span=span)
+
+    def update_path(self, span: Span, children: list[Any]) -> tuple[str, ...]:
+        return tuple(_text(c) for c in children)
+
+    def var(self, span: Span, children: list[Any]) -> ast.Var:
+        return ast.Var(str(children[0]), span=span)
+
+    def current(self, span: Span, children: list[Any]) -> ast.Current:
+        return ast.Current(span=span)
+
+    def root(self, span: Span, children: list[Any]) -> ast.Root:
+        return ast.Root(span=span)
+
+    def root_field(self, span: Span, children: list[Any]) -> ast.GetField:
+        return ast.GetField(ast.Root(span=span), children[0], span=span)
+
+    def root_index(self, span: Span, children: list[Any]) -> ast.GetIndex:
+        return ast.GetIndex(ast.Root(span=span), children[0], span=span)
+
+    def call(self, span: Span, children: list[Any]) -> ast.Call:
+        return ast.Call(children[0], tuple(children[1] or ()), span=span)
+
+    def call_gen(self, span: Span, children: list[Any]) -> ast.Call:
+        function, element, (targets, iterable, condition) = children
+        comp = ast.Comprehension(element, targets, iterable, condition, span=span)
+        return ast.Call(function, (comp,), span=span)
+
+    def args(self, span: Span, children: list[Any]) -> tuple[ast.Expr, ...]:
+        return tuple(children)
+
+    items = entries = args
+
+    def list_expr(self, span: Span, children: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr(tuple(children[0] or ()), span=span)
+
+    def spread(self, span: Span, children: list[Any]) -> ast.Spread:
+        return ast.Spread(children[0], span=span)
+
+    def list_comp(self, span: Span, children: list[Any]) -> ast.Comprehension:
+        element, (targets, iterable, condition) = children
+        return ast.Comprehension(element, targets, iterable, condition, span=span)
+
+    def comp_for(self, span: Span, children: list[Any]) -> tuple[tuple[str, ...], ast.Expr, ast.Expr | None]:
+        targets, _in, iterable, condition = children
+        return targets, iterable, condition
+
+    def targets(self, span: Span, children: list[Any]) -> tuple[str, ...]:
+        return tuple(str(c) for c in children if c is not None)
+
+    def map_expr(self, span: Span, children: list[Any]) -> ast.MapExpr:
+        return ast.MapExpr(tuple(children[0] or ()), span=span)
+
+    def pair(self, span: Span, children: list[Any]) -> ast.Pair:
+        return ast.Pair(children[0], children[1], span=span)
+
+    def computed_pair(self, span: Span, children: list[Any]) -> ast.Pair:
+        return ast.Pair(children[0], children[1], span=span)
+
+    def int_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(int(children[0]), span=span)
+
+    def number_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(float(children[0]), span=span)
+
+    def quantity_lit(self, span: Span, children: list[Any]) -> ast.Quantity:
+        return ast.Quantity(str(children[0]), span=span)
+
+    def string_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(unquote(str(children[0])), span=span)
+
+    def true_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(True, span=span)
+
+    def false_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(False, span=span)
+
+    def null_lit(self, span: Span, children: list[Any]) -> ast.Literal:
+        return ast.Literal(None, span=span)
+
+
+def _cover(left: ast.Expr, right: ast.Expr, span: Span) -> Span:
+    covered = left.span.cover(right.span)
+    return covered if covered.end > covered.start else span
+
+
+BUILDER = AstBuilder()
