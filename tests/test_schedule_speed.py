@@ -11,7 +11,7 @@ from kpl.engine.scheduler.division import Strategy, _divide, _scale_up, _sorted_
 from kpl.engine.scheduler.errors import SchedulingError
 from kpl.engine.scheduler.gosort import go_order_desc, go_sort_by_key_desc
 from kpl.engine.scheduler.types import ClusterDetail, TargetCluster
-from kpl.engine.scheduler.webster import divide_seats, odd_uid
+from kpl.engine.scheduler.webster import divide_seats, fnv1a_32, odd_uid
 
 NAMES = [f"member-{index:02d}" for index in range(24)]
 UIDS = ["", "4858ca61-3ff8-4095-8267-f3d059d8074c", "d43fdeeb-d750-4e2b-bee3-64eb94534f4c"]
@@ -79,3 +79,9 @@ def test_scale_up_over_arrays_is_the_division_over_targets(
     except SchedulingError as error:
         found = str(error)
     assert found == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_odd_uid_is_the_parity_of_the_fnv_hash(uid: str) -> None:
+    assert odd_uid(uid) == bool(fnv1a_32(uid.encode("utf-8")) & 1)

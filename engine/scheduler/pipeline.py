@@ -511,6 +511,11 @@ class _Stage:
     patched from; for the same selected clusters and assigned replicas only that cluster's row can differ."""
     assignments: dict[tuple[Any, ...], tuple[TargetCluster, ...]] = field(default_factory=dict, compare=False)
     """Duplicated assignments per selection and what else they read (:func:`_stage_assign`), on a shared stage."""
+    chosen: dict[int, dict[str, ClusterDetail]] = field(default_factory=dict, compare=False)
+    """Each selection's clusters by name (keyed by the selection's identity, one of ``selections``)."""
+    rows: dict[tuple[str, int | None], ClusterExplanation] = field(default_factory=dict, compare=False)
+    """A selected cluster's explanation per name and assigned replicas, on a shared stage (a name has one
+    detail in the stage's order, so these two fix the row)."""
 
 
 def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: SharedWork) -> _Stage:
@@ -656,9 +661,34 @@ def _mark_selected(
         base = stage.marked.get((id(selected),))
         if base is None:
             base = stage.marked[(id(selected),)] = _marked(stage.explanations, selected, None, shared)
-        assigned = set(key[1])
-        found = stage.marked[key] = _marked(base, [d for d in selected if d.name in assigned], targets, shared)
+        found = stage.marked[key] = _mark_assigned(stage, selected, base, given, shared)
     return found
+
+
+def _mark_assigned(
+    stage: _Stage, selected: Sequence[ClusterDetail], base: tuple[ClusterExplanation, ...],
+    targets: Sequence[TargetCluster], shared: SharedWork,
+) -> tuple[ClusterExplanation, ...]:
+    """``base`` (the selection marked without replicas) with each assigned selected cluster's replicas, the
+    rows remembered per name and replicas on the shared stage (a later entry of a name wins, as in
+    :func:`_marked`)."""
+    chosen = stage.chosen.get(id(selected))
+    if chosen is None:
+        chosen = stage.chosen[id(selected)] = {detail.name: detail for detail in selected}
+    rows, positions = stage.rows, shared.positions
+    explained = list(base)
+    for target in targets:
+        name = target.name
+        detail = chosen.get(name)
+        if detail is None:
+            continue
+        explanation = rows.get((name, target.replicas))
+        if explanation is None:
+            row = (name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
+                   detail.overflow_order, True, target.replicas)
+            explanation = rows[(name, target.replicas)] = shared.intern(row, partial(ClusterExplanation, *row))
+        explained[positions[name]] = explanation
+    return tuple(explained)
 
 
 def _carried_marks(

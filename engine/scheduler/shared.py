@@ -262,13 +262,15 @@ class SharedWork:
     def intern_rows(self, rows: Iterable[tuple[Any, ...]], make: Callable[..., _T]) -> list[_T]:
         """:meth:`intern` for many keys at once; ``make(*row)`` builds a missing one."""
         table = self._explanations
-        found: list[_T] = []
+        get = table.get
+        found: list[Any] = []
+        append = found.append
         for row in rows:
-            item = table.get(row)
+            item = get(row)
             if item is None:
                 item = table[row] = make(*row)
-            found.append(cast(_T, item))
-        return found
+            append(item)
+        return cast(list[_T], found)
 
     def schedule(self, key: ScheduleKey, run: Callable[[], Any]) -> Any:
         """The result for a :func:`schedule_key`, computed by ``run`` the first time."""

@@ -10,7 +10,6 @@ by the parity of the FNV-1a 32-bit hash of the workload UID: fewer seats first, 
 
 from __future__ import annotations
 
-import functools
 import heapq
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,11 +71,16 @@ def fnv1a_32(data: bytes) -> int:
     return value
 
 
-@functools.lru_cache(maxsize=4096)
+_LOW_BITS = bytes(value & 1 for value in range(256))
+
+
 def odd_uid(uid: str) -> bool:
-    """Whether the FNV-1a hash of ``uid`` is odd (remembered for the UIDs seen last: a binding's UID is read by
-    its memo key and again by its division)."""
-    return bool(fnv1a_32(uid.encode("utf-8")) & 1)
+    """Whether the FNV-1a hash of ``uid`` is odd, without computing the hash.
+
+    Each FNV-1a step xors a byte in and multiplies by an odd prime modulo 2**32; multiplying by an odd
+    number keeps the lowest bit, so the hash's lowest bit is the offset basis's (1) xor the lowest bits of
+    every byte: the hash is odd when an even number of the bytes are odd."""
+    return uid.encode("utf-8").translate(_LOW_BITS).count(1) % 2 == 0
 
 
 def tie_breaker_by_uid(uid: str) -> TieBreaker:
