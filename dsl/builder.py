@@ -12,7 +12,14 @@ from typing import Any
 from kpl.dsl import ast
 from kpl.dsl.source import Span
 
-__all__ = ["BUILDER", "AstBuilder", "duration_seconds", "is_token", "unquote"]
+__all__ = ["BUILDER", "CHAIN_RULES", "EXTRA_LEVELS", "AstBuilder", "duration_seconds", "is_token", "unquote"]
+
+# Rules whose method nests one node per operand (``a + b + c`` is ``(a + b) + c``), and the rules whose
+# method nests more than one node over its children (``sum(x for x in y)`` is a call of a comprehension);
+# every other method adds at most one level. The parser bounds AST nesting with these, so a method that
+# nests deeper must be listed here (a test compares the bound with the real depth on every corpus file).
+CHAIN_RULES = frozenset({"coalesce", "or_test", "and_test", "comparison", "sum", "term"})
+EXTRA_LEVELS = {"call_gen": 2}
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 _PURGE = {"directly": "Directly", "gracefully": "Gracefully", "never": "Never"}

@@ -87,7 +87,7 @@ class LalrLoop:
 
     ``passthrough`` is the callback that returns its one child unchanged: reductions with it are done
     by the loop itself. Tokens of the terminals in ``position_only`` (ones every rule drops, such as
-    punctuation) reach the callbacks as ``(None, start, end, 0)`` instead of a ``Token``."""
+    punctuation) reach the callbacks as ``(None, start, end, 0, 0)`` instead of a ``Token``."""
 
     __slots__ = ("_chains", "_end_states", "_lark_lexers", "_lexers", "_lexicon", "_multiline", "_position_only",
                  "_rows", "_shared", "_start_states")
@@ -172,7 +172,7 @@ class LalrLoop:
                 how = lexer.how[kind := match.lastgroup]
             begin, pos = match.span(kind)
             if how == BARE:  # only its position matters
-                item: Any = (None, begin, pos, 0)
+                item: Any = (None, begin, pos, 0, 0)
                 if trace is not None:
                     trace.append(_token(kind, text[begin:pos], begin, pos))
             elif how == IGNORED:  # blanks (when not skipped by the pattern) and comments
@@ -185,7 +185,7 @@ class LalrLoop:
                 if how == NAME:
                     kind = lexer.extra[kind].get(value, kind)  # the keyword the name spells, if any
                     if kind in lexer.bare:
-                        item = (None, begin, pos, 0)
+                        item = (None, begin, pos, 0, 0)
                         if trace is not None:
                             trace.append(_token(kind, value, begin, pos))
                         how = BARE

@@ -98,11 +98,11 @@ def parse_expression(text: str, name: str = "<expression>") -> tuple[ast.Expr | 
     """Parse one expression (used by ``kpl interpret --expr`` and tests)."""
     source = Source(name, text)
     try:
-        expr: ast.Expr = _build_fast(text, "expr")
+        expr, shallow = _build_fast(text, "expr")
     except Exception:  # any failure: the tree path below reports it exactly as before
         pass
     else:
-        if _too_deep(expr) is None:
+        if shallow or _too_deep(expr) is None:
             return expr, []
     from lark import UnexpectedInput
     from lark.exceptions import VisitError
@@ -253,13 +253,14 @@ def _fast_frontend() -> LalrLoop:
                     _LEXER_CALLBACKS)
 
 
-def _build_fast(text: str, start: str) -> Any:
-    """The AST of ``text`` parsed without a tree; ValueError when Lark's tree would be deeper than
-    ``MAX_NESTING`` (the tree path decides those exactly as it always has)."""
-    value, depth = located_value(_fast_frontend().parse(text, start=start))
+def _build_fast(text: str, start: str) -> tuple[Any, bool]:
+    """The AST of ``text`` parsed without a tree, and whether its nesting is surely within ``MAX_NESTING``
+    (else a walk decides); ValueError when Lark's tree would be deeper than ``MAX_NESTING`` (the tree path
+    decides those exactly as it always has)."""
+    value, depth, bound = located_value(_fast_frontend().parse(text, start=start))
     if depth > MAX_NESTING:
         raise ValueError("nested too deeply for the tree-less path")
-    return value
+    return value, bound <= MAX_NESTING
 
 
 def _parse_fast(text: str) -> tuple[list[ast.Declaration], list[tuple[Span, str]]] | None:
@@ -267,13 +268,13 @@ def _parse_fast(text: str) -> tuple[list[ast.Declaration], list[tuple[Span, str]
     (a syntax error, a bad literal, deep nesting): the tree path then finds and reports it as always."""
     _COMMENTS.clear()
     try:
-        declarations: list[ast.Declaration] = _build_fast(text, "start")
+        declarations, shallow = _build_fast(text, "start")
         found = [(Span(t.start_pos or 0, t.end_pos or 0), str(t)) for t in _COMMENTS]
     except Exception:  # see the docstring
         return None
     finally:
         _COMMENTS.clear()
-    if any(_too_deep(declaration) is not None for declaration in declarations):
+    if not shallow and any(_too_deep(declaration) is not None for declaration in declarations):
         return None
     return declarations, found
 

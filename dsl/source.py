@@ -32,7 +32,12 @@ class Source:
 
     def __post_init__(self) -> None:
         starts = [0]
-        starts.extend(index + 1 for index, char in enumerate(self.text) if char == "\n")
+        find = self.text.find
+        index = find("\n")
+        while index >= 0:  # a step per line, not per character
+            index += 1
+            starts.append(index)
+            index = find("\n", index)
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     def line_col(self, offset: int) -> tuple[int, int]:

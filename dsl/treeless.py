@@ -1,9 +1,12 @@
 """Parser callbacks that build the AST while parsing, with no Lark tree in between.
 
 Each reduction gets the values of the symbols it matched: tokens, and for rules already reduced a
-*located value*, the plain tuple ``(value, start, end, depth)``. ``start``/``end`` cover every token the
-rule matched, widened by enclosing inlined rules (``?rule: "(" expr ")"``), -1 when it has none;
-``depth`` is the height of the tree Lark would have built (inlined and ``_rule`` levels do not count).
+*located value*, the plain tuple ``(value, start, end, depth, bound)``. ``start``/``end`` cover every token
+the rule matched, widened by enclosing inlined rules (``?rule: "(" expr ")"``), -1 when it has none;
+``depth`` is the height of the tree Lark would have built (inlined and ``_rule`` levels do not count);
+``bound`` is at least that and at least the nesting depth of the AST nodes in the value (a rule method adds
+one level over its children, or a few: see ``kpl.dsl.builder.EXTRA_LEVELS``), so a parse whose bound is
+within the nesting limit needs no walk of its AST to prove it.
 A tuple is the cheapest object Python builds, and no built value ever reaches the loop bare as a tuple
 (every one is wrapped), so ``type(x) is tuple`` tells a located value from a token.
 """
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kpl.dsl.builder import BUILDER, is_token
+from kpl.dsl.builder import BUILDER, CHAIN_RULES, EXTRA_LEVELS, is_token
 from kpl.dsl.grammar_tables import RuleShape
 from kpl.dsl.source import NO_SPAN, Span
 
@@ -35,9 +38,10 @@ def _span(start: int, end: int) -> Span:
     return span
 
 
-def located_value(result: Any) -> tuple[Any, int]:
-    """The value of what a tree-less parse returned (a located value, or a bare token) and its tree depth."""
-    return (result[0], result[3]) if type(result) is tuple else (result, 0)
+def located_value(result: Any) -> tuple[Any, int, int]:
+    """The value of what a tree-less parse returned (a located value, or a bare token), its tree depth and
+    the bound on its AST nesting."""
+    return (result[0], result[3], result[4]) if type(result) is tuple else (result, 0, 0)
 
 
 def treeless_callbacks(rules: Iterable[RuleShape]) -> list[Callback]:
@@ -52,7 +56,7 @@ def treeless_callbacks(rules: Iterable[RuleShape]) -> list[Callback]:
 
 def position_only_terminals(rules: Iterable[RuleShape]) -> frozenset[str]:
     """Terminals that every rule drops (punctuation, most keywords): the callbacks only need their
-    positions, so the parser may hand them over as ``(None, start, end, 0)``."""
+    positions, so the parser may hand them over as ``(None, start, end, 0, 0)``."""
     kept: set[str] = set()
     dropped: set[str] = set()
     for rule in rules:
@@ -103,13 +107,18 @@ def _rule_callback(rule: RuleShape) -> Callback:
     return _general(name, build, plan, trailing, simple, inline, splice)
 
 
+def _extra_levels(name: str) -> int:
+    """How many AST levels the rule's value may add over its children's (-1: one per child, a chain)."""
+    return -1 if name in CHAIN_RULES else EXTRA_LEVELS.get(name, 1)
+
+
 def _one_token(build: Callable[[Span, list[Any]], Any]) -> Callback:
     """A rule of one kept token (``name: IDENT``, literals): its extent is the token's."""
 
     def callback(matched: list[Any]) -> Any:
         token = matched[0]
         start, end = token.start_pos, token.end_pos
-        return build(_span(start, end), matched), start, end, 1
+        return build(_span(start, end), matched), start, end, 1, 1
 
     return callback
 
@@ -118,14 +127,17 @@ def _general(name: str, build: Callable[[Span, list[Any]], Any] | None, plan: _P
              simple: bool, inline: bool, splice: bool) -> Callback:
     indices = [index for index, _, _ in plan]
     every = indices == list(range(len(indices)))  # every symbol kept, in order (compared with the size below)
+    extra = _extra_levels(name)
 
     def callback(matched: list[Any]) -> Any:
         start = end = -1
-        depth = 0
+        depth = bound = 0
         for child in matched:
             if type(child) is tuple:
                 if child[3] > depth:
                     depth = child[3]
+                if child[4] > bound:
+                    bound = child[4]
                 if child[1] >= 0:
                     end = child[2]
                     if start < 0:
@@ -141,12 +153,12 @@ def _general(name: str, build: Callable[[Span, list[Any]], Any] | None, plan: _P
         else:
             children = [c[0] if type(c) is tuple else c for c in [matched[i] for i in indices]]
         if inline and len(children) == 1:
-            return _inlined(matched, plan, children[0], start, end)
+            return _inlined(matched, plan, children[0], start, end, bound)
         if splice:
-            return children, start, end, depth
+            return children, start, end, depth, bound
         span = _span(start, end) if start >= 0 else NO_SPAN
         value = _tree(name, children) if build is None else build(span, children)
-        return value, start, end, depth + 1
+        return value, start, end, depth + 1, bound + (extra if extra >= 0 else max(len(children), 1))
 
     return callback
 
@@ -166,14 +178,14 @@ def _filtered(matched: list[Any], plan: _Plan, trailing: int) -> list[Any]:
     return children
 
 
-def _inlined(matched: list[Any], plan: _Plan, value: Any, start: int, end: int) -> Any:
+def _inlined(matched: list[Any], plan: _Plan, value: Any, start: int, end: int, bound: int) -> Any:
     """A ``?rule`` reduced to its one child: a token stays as it is, a built value takes the rule's extent."""
     child = matched[plan[0][0]] if len(plan) == 1 and not plan[0][2] else None
     if type(child) is tuple:
-        return child if start < 0 else (value, start, end, child[3])
+        return child if start < 0 else (value, start, end, child[3], child[4])
     if child is not None or value is None or is_token(value):
         return child if child is not None else value
-    return value, start, end, 1
+    return value, start, end, 1, max(bound, 1)
 
 
 def _tree(name: str, children: list[Any]) -> Any:

@@ -47,7 +47,7 @@ def _shape(tables: GrammarTables) -> Any:
 
 def _parsed(tables: GrammarTables, text: str) -> list[tuple[str, list[str]]]:
     loop = LalrLoop(tables, treeless_callbacks(tables.rules), passthrough, position_only_terminals(tables.rules))
-    items, _depth = located_value(loop.parse(text, "start"))
+    items, _depth, _bound = located_value(loop.parse(text, "start"))
     return [(item.data, [str(token) for token in item.children]) for item in items]
 
 
