@@ -7,10 +7,19 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpl.engine.scheduler.division import Strategy, _divide, _scale_up, _sorted_desc
+from kpl.engine.features import FeatureGates
+from kpl.engine.scheduler.affinity import ClusterView
+from kpl.engine.scheduler.division import (
+    Strategy,
+    _divide,
+    _scale_up,
+    _sorted_desc,
+    assign_replica_targets,
+    selection_votes,
+)
 from kpl.engine.scheduler.errors import SchedulingError
 from kpl.engine.scheduler.gosort import go_order_desc, go_sort_by_key_desc
-from kpl.engine.scheduler.types import ClusterDetail, TargetCluster
+from kpl.engine.scheduler.types import BindingSpecView, ClusterDetail, TargetCluster
 from kpl.engine.scheduler.webster import divide_seats, fnv1a_32, odd_uid
 
 NAMES = [f"member-{index:02d}" for index in range(24)]
@@ -85,3 +94,45 @@ def test_scale_up_over_arrays_is_the_division_over_targets(
 @given(st.text(max_size=40))
 def test_odd_uid_is_the_parity_of_the_fnv_hash(uid: str) -> None:
     assert odd_uid(uid) == bool(fnv1a_32(uid.encode("utf-8")) & 1)
+
+
+PLACEMENTS = [
+    {"replicaScheduling": {"replicaSchedulingType": "Divided", "replicaDivisionPreference": "Weighted",
+                           "weightPreference": {"dynamicWeight": "AvailableReplicas"}}},
+    {"replicaScheduling": {"replicaSchedulingType": "Divided", "replicaDivisionPreference": "Weighted"}},
+    {"replicaScheduling": {"replicaSchedulingType": "Divided", "replicaDivisionPreference": "Weighted",
+                           "weightPreference": {"staticWeightList": [
+                               {"targetCluster": {"labelSelector": {"matchLabels": {"tier": "gold"}}}, "weight": 3},
+                               {"targetCluster": {"clusterNames": [NAMES[1], NAMES[2]]}, "weight": 2}]}}},
+    {"replicaScheduling": {"replicaSchedulingType": "Divided", "replicaDivisionPreference": "Aggregated"}},
+    {"replicaScheduling": {"replicaSchedulingType": "Duplicated"}},
+    {"replicaScheduling": {"replicaSchedulingType": "Divided", "replicaDivisionPreference": "Nothing"}},
+]
+
+
+def _candidate(name: str, replicas: int, gold: bool) -> ClusterDetail:
+    cluster = {"metadata": {"name": name, "labels": {"tier": "gold"} if gold else {}}}
+    return ClusterDetail(name, allocatable_replicas=replicas, available_replicas=replicas,
+                         cluster=ClusterView.from_object(cluster))
+
+
+def _assigned(candidates: list[ClusterDetail], spec: BindingSpecView, placement: dict[str, object],
+              votes: dict[str, int] | None) -> list[TargetCluster] | str:
+    try:
+        return assign_replica_targets(candidates, spec, placement, {}, FeatureGates(), votes)
+    except SchedulingError as error:
+        return str(error)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(NAMES), st.integers(0, 12), st.booleans()), min_size=1, max_size=16,
+                unique_by=lambda item: item[0]),
+       st.integers(1, 60), st.sampled_from(PLACEMENTS), st.sampled_from(UIDS))
+def test_votes_shared_by_a_selection_give_the_division_without_them(
+    items: list[tuple[str, int, bool]], replicas: int, placement: dict[str, object], uid: str
+) -> None:
+    """Bindings of a shared stage (no previous result) divide by votes made once per selection."""
+    candidates = [_candidate(name, count, gold) for name, count, gold in items]
+    spec = BindingSpecView(replicas=replicas, uid=uid, replica_requirements={})
+    votes = selection_votes(candidates, placement)
+    assert _assigned(candidates, spec, placement, votes) == _assigned(candidates, spec, placement, None)

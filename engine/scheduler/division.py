@@ -46,6 +46,7 @@ __all__ = [
     "merge_target_clusters",
     "overflow_enabled",
     "reschedule_required",
+    "selection_votes",
     "static_weight_list",
     "strategy_of",
 ]
@@ -213,9 +214,16 @@ def _scale_up(
     target: int,
     scheduled: Sequence[TargetCluster],
     uid: str,
+    votes: Mapping[str, int] | None = None,
 ) -> list[TargetCluster]:
     """:func:`_divide` over the candidates' allocatable replicas sorted as Go sorts them, as name and weight
-    arrays (the order is remembered per weight sequence), keeping zero entries of ``scheduled`` clusters."""
+    arrays (the order is remembered per weight sequence), keeping zero entries of ``scheduled`` clusters.
+    ``votes``, when given, are :func:`selection_votes` of the candidates (DynamicWeight only)."""
+    if votes is not None and strategy is Strategy.DYNAMIC_WEIGHT:
+        total = _int32(sum(votes.values()))
+        if total < target:
+            raise UnschedulableError(f"Clusters available replicas {total} are not enough to schedule.")
+        return merge_target_clusters(scheduled, divide_seats(target, votes, uid, {t.name for t in scheduled}))
     weights = tuple([c.allocatable_replicas for c in candidates])
     total = _int32(sum(weights))
     if total < target:
@@ -227,6 +235,24 @@ def _scale_up(
         raise SchedulingError(f"undefined strategy type: {strategy.value}")
     votes = {candidates[index].name: weights[index] for index in order}
     return merge_target_clusters(scheduled, divide_seats(target, votes, uid, {t.name for t in scheduled}))
+
+
+def selection_votes(candidates: Sequence[ClusterDetail], placement: Mapping[str, Any]) -> dict[str, int] | None:
+    """What Webster divides by for a binding with no previous result, fixed by the selected ``candidates`` and
+    the placement, so that bindings with the same selection can share it: static weights per cluster, or
+    for DynamicWeight the allocatable replicas in Go's sort order. ``None`` for the other strategies (and an
+    unsupported one, whose error the division raises)."""
+    try:
+        strategy = strategy_of(placement)
+    except SchedulingError:
+        return None
+    if strategy is Strategy.STATIC_WEIGHT:
+        preference = (placement.get("replicaScheduling") or {}).get("weightPreference")
+        return {weight.name: weight.weight for weight in static_weight_list(candidates, preference)}
+    if strategy is Strategy.DYNAMIC_WEIGHT:
+        weights = tuple([c.allocatable_replicas for c in candidates])
+        return {candidates[index].name: weights[index] for index in go_order_desc(weights)}
+    return None
 
 
 def _covering_order(order: Sequence[int], weights: Sequence[int], candidates: Sequence[ClusterDetail],
@@ -259,9 +285,11 @@ def _fresh(
 
 
 def assign_by_dynamic(
-    strategy: Strategy, candidates: Sequence[ClusterDetail], spec: BindingSpecView, fresh: bool = False
+    strategy: Strategy, candidates: Sequence[ClusterDetail], spec: BindingSpecView, fresh: bool = False,
+    votes: Mapping[str, int] | None = None,
 ) -> list[TargetCluster]:
-    """The DynamicWeight / Aggregated strategy in steady mode, or fresh mode when ``fresh``."""
+    """The DynamicWeight / Aggregated strategy in steady mode, or fresh mode when ``fresh``; ``votes`` are the
+    candidates' :func:`selection_votes` when known."""
     scheduled: list[TargetCluster] = []
     if spec.previous:
         names = {candidate.name for candidate in candidates}
@@ -276,7 +304,8 @@ def assign_by_dynamic(
             return _scale_down(strategy, spec.replicas, scheduled, spec.uid)
         if assigned < spec.replicas:
             step = "failed to scale up"
-            return _scale_up(strategy, candidates, spec.replicas - assigned, scheduled, spec.uid)
+            return _scale_up(strategy, candidates, spec.replicas - assigned, scheduled, spec.uid,
+                             None if scheduled else votes)
     except SchedulingError as error:
         raise wrap_error(step, error) from error
     return scheduled
@@ -326,17 +355,19 @@ def _assign_to_clusters(
     spec: BindingSpecView,
     placement: Mapping[str, Any],
     status: Mapping[str, Any] | None,
+    votes: Mapping[str, int] | None = None,
 ) -> list[TargetCluster]:
     strategy = strategy_of(placement)
     if strategy is Strategy.DUPLICATED:
         result = assign_by_duplicated(candidates, spec.replicas)
     elif strategy is Strategy.STATIC_WEIGHT:
-        preference = (placement.get("replicaScheduling") or {}).get("weightPreference")
-        weights = {weight.name: weight.weight for weight in static_weight_list(candidates, preference)}
-        result = divide_seats(spec.replicas, weights, spec.uid, ())
+        if votes is None:
+            preference = (placement.get("replicaScheduling") or {}).get("weightPreference")
+            votes = {weight.name: weight.weight for weight in static_weight_list(candidates, preference)}
+        result = divide_seats(spec.replicas, votes, spec.uid, ())
     else:
         fresh = reschedule_required(spec.reschedule_triggered_at, (status or {}).get("lastScheduledTime"))
-        result = assign_by_dynamic(strategy, candidates, spec, fresh)
+        result = assign_by_dynamic(strategy, candidates, spec, fresh, votes)
     return [target if target.components is None else TargetCluster(target.name, target.replicas)
             for target in result if target.replicas > 0]
 
@@ -401,15 +432,18 @@ def assign_replica_targets(
     placement: Mapping[str, Any],
     status: Mapping[str, Any] | None,
     feature_gates: FeatureGates,
+    votes: Mapping[str, int] | None = None,
 ) -> list[TargetCluster]:
-    """Karmada's ``AssignReplicas`` over selected ``candidates``, as typed target entries."""
+    """Karmada's ``AssignReplicas`` over selected ``candidates``, as typed target entries; ``votes``, when given,
+    are :func:`selection_votes` of ``candidates`` and ``placement`` (read only where the binding has no
+    previous result on the candidates)."""
     if not candidates:
         raise SchedulingError("no clusters available to schedule")
     if not spec.is_single_template_workload:
         return _propagate_to_all(candidates, spec, placement, feature_gates)
     if overflow_enabled(placement, status):
         return _assign_by_tiers(candidates, spec, placement, status)
-    return _assign_to_clusters(candidates, spec, placement, status)
+    return _assign_to_clusters(candidates, spec, placement, status, votes)
 
 
 def assign_replicas(

@@ -24,7 +24,7 @@ from typing import Any, cast
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.carried import CarriedMarks
-from kpl.engine.scheduler.division import assign_replica_targets, reschedule_required
+from kpl.engine.scheduler.division import assign_replica_targets, reschedule_required, selection_votes
 from kpl.engine.scheduler.errors import FitError, SchedulingError, wrap_error
 from kpl.engine.scheduler.estimator import ClusterCapacity, max_available_replicas
 from kpl.engine.scheduler.filters import (
@@ -39,6 +39,7 @@ from kpl.engine.scheduler.shared import SharedWork, schedule_key
 from kpl.engine.scheduler.spread import (
     GroupedClusters,
     group_clusters,
+    ignores_spread_constraints,
     overflow_orders,
     replica_scheduling_type,
     select_best_clusters,
@@ -233,6 +234,9 @@ class SchedulingCondition:
         return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message}
 
 
+_SUCCESS = SchedulingCondition("True", "Success", SUCCESS_MESSAGE, False)
+
+
 def _aggregate_condition(error: ErrorNode) -> SchedulingCondition | None:
     aggregate = error.find("Aggregate")
     for member in aggregate.members if aggregate else ():
@@ -247,7 +251,7 @@ def _aggregate_condition(error: ErrorNode) -> SchedulingCondition | None:
 def condition_for_error(error: ErrorNode | None) -> SchedulingCondition:
     """Karmada's condition for a scheduling outcome (spec §10)."""
     if error is None:
-        return SchedulingCondition("True", "Success", SUCCESS_MESSAGE, False)
+        return _SUCCESS
     if error.find("Unschedulable") is not None:
         return SchedulingCondition("False", "Unschedulable", error.text(), True)
     if error.find("FitError") is not None:
@@ -511,8 +515,8 @@ class _Stage:
     patched from; for the same selected clusters and assigned replicas only that cluster's row can differ."""
     assignments: dict[tuple[Any, ...], tuple[TargetCluster, ...]] = field(default_factory=dict, compare=False)
     """Duplicated assignments per selection and what else they read (:func:`_stage_assign`), on a shared stage."""
-    chosen: dict[int, dict[str, ClusterDetail]] = field(default_factory=dict, compare=False)
-    """Each selection's clusters by name (keyed by the selection's identity, one of ``selections``)."""
+    votes: dict[int, dict[str, int] | None] = field(default_factory=dict, compare=False)
+    """Webster's votes per selection (by its identity, one of ``selections``; :func:`selection_votes`)."""
     rows: dict[tuple[str, int | None], ClusterExplanation] = field(default_factory=dict, compare=False)
     """A selected cluster's explanation per name and assigned replicas, on a shared stage (a name has one
     detail in the stage's order, so these two fix the row)."""
@@ -562,10 +566,14 @@ def _run_staged(
 
 
 def _stage_selection(stage: _Stage, context: _Context) -> Sequence[ClusterDetail]:
-    """The clusters selected from the stage's order, remembered per replicas and gates on a shared stage."""
+    """The clusters selected from the stage's order, remembered per gates on a shared stage, and per replicas
+    where the placement's spread constraints read them (without constraints, or for static weights, which
+    ignore them, every candidate is selected whatever the replicas)."""
     if stage.selections is None:
         return _selection(stage, context)
-    key = (int(context.spec.get("replicas") or 0), context.gates.overrides)
+    placement = context.spec.get("placement") or {}
+    reads_replicas = bool(placement.get("spreadConstraints")) and not ignores_spread_constraints(placement)
+    key = (int(context.spec.get("replicas") or 0) if reads_replicas else None, context.gates.overrides)
     found = stage.selections.get(key)
     if found is None:
         try:
@@ -585,8 +593,15 @@ def _stage_assign(stage: _Stage, selected: Sequence[ClusterDetail], context: _Co
     selection (one of the stage's), the replicas, whether requirements are given, the components (fixed by the
     stage's estimate), the gates and the padding option."""
     spec = context.spec
-    if stage.selections is None or replica_scheduling_type(spec.get("placement")) != "Duplicated":
+    if stage.selections is None:
         return _assign(selected, context, status)
+    if replica_scheduling_type(spec.get("placement")) != "Duplicated":
+        # A shared stage's bindings have no previous result, so Webster's votes are fixed by the selection.
+        if id(selected) in stage.votes:
+            votes = stage.votes[id(selected)]
+        else:
+            votes = stage.votes[id(selected)] = selection_votes(selected, spec.get("placement") or {})
+        return _assign(selected, context, status, votes)
     key = (id(selected), int(spec.get("replicas") or 0), spec.get("replicaRequirements") is not None,
            len(spec.get("components") or ()), context.gates.overrides, context.empty_workload_propagation)
     found = stage.assignments.get(key)
@@ -658,36 +673,26 @@ def _mark_selected(
         if found is not None:
             stage.marked[key] = found
     if found is None:
-        base = stage.marked.get((id(selected),))
-        if base is None:
-            base = stage.marked[(id(selected),)] = _marked(stage.explanations, selected, None, shared)
-        found = stage.marked[key] = _mark_assigned(stage, selected, base, given, shared)
+        found = stage.marked[key] = _stage_marked(stage, selected, given, shared)
     return found
 
 
-def _mark_assigned(
-    stage: _Stage, selected: Sequence[ClusterDetail], base: tuple[ClusterExplanation, ...],
-    targets: Sequence[TargetCluster], shared: SharedWork,
+def _stage_marked(
+    stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster], shared: SharedWork,
 ) -> tuple[ClusterExplanation, ...]:
-    """``base`` (the selection marked without replicas) with each assigned selected cluster's replicas, the
-    rows remembered per name and replicas on the shared stage (a later entry of a name wins, as in
-    :func:`_marked`)."""
-    chosen = stage.chosen.get(id(selected))
-    if chosen is None:
-        chosen = stage.chosen[id(selected)] = {detail.name: detail for detail in selected}
+    """:func:`_marked` on a shared stage, each selected cluster's explanation remembered per name and assigned
+    replicas (a name has one detail in the stage's order, so these two fix the row)."""
+    assigned = {target.name: target.replicas for target in targets}
     rows, positions = stage.rows, shared.positions
-    explained = list(base)
-    for target in targets:
-        name = target.name
-        detail = chosen.get(name)
-        if detail is None:
-            continue
-        explanation = rows.get((name, target.replicas))
+    explained = list(stage.explanations)
+    for detail in selected:
+        key = (detail.name, assigned.get(detail.name))
+        explanation = rows.get(key)
         if explanation is None:
-            row = (name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
-                   detail.overflow_order, True, target.replicas)
-            explanation = rows[(name, target.replicas)] = shared.intern(row, partial(ClusterExplanation, *row))
-        explained[positions[name]] = explanation
+            row = (detail.name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
+                   detail.overflow_order, True, key[1])
+            explanation = rows[key] = shared.intern(row, partial(ClusterExplanation, *row))
+        explained[positions[key[0]]] = explanation
     return tuple(explained)
 
 
@@ -757,12 +762,13 @@ def _select(
 
 
 def _assign(
-    selected: Sequence[ClusterDetail], context: _Context, status: Mapping[str, Any]
+    selected: Sequence[ClusterDetail], context: _Context, status: Mapping[str, Any],
+    votes: Mapping[str, int] | None = None,
 ) -> list[TargetCluster]:
     spec = BindingSpecView.from_spec(context.spec)
     placement = context.spec.get("placement") or {}
     try:
-        targets = assign_replica_targets(selected, spec, placement, status, context.gates)
+        targets = assign_replica_targets(selected, spec, placement, status, context.gates, votes)
     except SchedulingError as error:
         raise wrap_error("failed to assign replicas", error) from error
     if context.empty_workload_propagation:
