@@ -1,5 +1,8 @@
 """The kpl abstract syntax tree: frozen, slotted dataclasses with tuple children.
 
+The node classes are made by :func:`kpl.dsl.nodes.frozen_node`, which behaves as
+``@dataclass(frozen=True, slots=True)`` but costs a new process far less to create.
+
 Every node carries a ``span`` (offsets into its ``Source``) that equality and hashing ignore, so two
 programs that differ only in layout compare equal. Names follow the language and Karmada's API words.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kpl.dsl.nodes import finish_nodes, frozen_node
 from kpl.dsl.source import NO_SPAN, Source, Span
 
 __all__ = [
@@ -30,7 +34,7 @@ def _span() -> Span:
 # ------------------------------------------------------------------------------------ expressions
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Literal:
     """An int, float, string, bool or null literal."""
 
@@ -38,7 +42,7 @@ class Literal:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Quantity:
     """A Kubernetes quantity literal such as ``500m`` or ``2Gi``, kept as written."""
 
@@ -46,41 +50,41 @@ class Quantity:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Root:
     """``.``: the operation's object."""
 
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Current:
     """``@``: the element a filter looks at."""
 
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Var:
     name: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class GetField:
     target: Expr
     name: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class GetIndex:
     target: Expr
     index: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class GetAll:
     """``x[*]``: every element of a list (or every value of an object)."""
 
@@ -88,7 +92,7 @@ class GetAll:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class GetFiltered:
     """``x[? cond]``: the elements for which ``cond`` (with ``@`` bound to the element) holds."""
 
@@ -97,20 +101,20 @@ class GetFiltered:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Unary:
     op: str  # "-"
     operand: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Not:
     operand: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Binary:
     """Arithmetic, comparison, membership, ``and``, ``or`` and ``??``."""
 
@@ -120,7 +124,7 @@ class Binary:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Conditional:
     condition: Expr
     then: Expr
@@ -128,7 +132,7 @@ class Conditional:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Let:
     name: str
     value: Expr
@@ -136,14 +140,14 @@ class Let:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Call:
     function: str
     args: tuple[Expr, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Spread:
     """``...x`` inside a list or object literal."""
 
@@ -151,13 +155,13 @@ class Spread:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class ListExpr:
     items: tuple[Expr | Spread, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Pair:
     """``key: value``; ``key`` is a string, or an expression for ``(expr): value``."""
 
@@ -166,13 +170,13 @@ class Pair:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class MapExpr:
     entries: tuple[Pair | Spread, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Comprehension:
     """``[element for a, b in iterable if condition]`` (also the argument of ``sum(... for ...)``)."""
 
@@ -183,7 +187,7 @@ class Comprehension:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Update:
     """One ``.a.b: value`` of a ``with`` block; a null value removes the field."""
 
@@ -192,7 +196,7 @@ class Update:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class With:
     target: Expr
     updates: tuple[Update, ...]
@@ -207,14 +211,14 @@ Expr = (
 # ------------------------------------------------------------------------------------ interpreter rules
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class LetMember:
     name: str
     value: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class FnMember:
     name: str
     params: tuple[str, ...]
@@ -222,7 +226,7 @@ class FnMember:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Operation:
     """``replicas = expr``: one interpreter operation result (see ``kpl.engine.interpreter``)."""
 
@@ -231,14 +235,14 @@ class Operation:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class ComponentField:
     name: str
     value: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Component:
     """``component name { replicas = ..., requirements = ... }`` (InterpretComponent)."""
 
@@ -250,7 +254,7 @@ class Component:
 InterpreterMember = LetMember | FnMember | Operation | Component
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Interpreter:
     """``interpreter <apiVersion> <Kind> { ... }``: a ResourceInterpreterCustomization."""
 
@@ -264,7 +268,7 @@ class Interpreter:
 # ------------------------------------------------------------------------------------ policies
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class ResourceSelector:
     api_version: str
     kind: str
@@ -274,19 +278,19 @@ class ResourceSelector:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Priority:
     value: int
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Preemption:
     mode: str  # "Always" | "Never"
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class ClusterSelection:
     """``clusters a, b`` (clusterNames) or ``clusters where expr`` (label and field selectors)."""
 
@@ -295,13 +299,13 @@ class ClusterSelection:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Exclude:
     names: tuple[str, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Toleration:
     key: str
     operator: str  # "Equal" | "Exists"
@@ -311,7 +315,7 @@ class Toleration:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class SpreadConstraint:
     spread_by_field: str | None
     spread_by_label: str | None
@@ -320,7 +324,7 @@ class SpreadConstraint:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class StaticWeight:
     cluster: str | None
     where: Expr | None
@@ -328,7 +332,7 @@ class StaticWeight:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class ReplicaScheduling:
     """``replicas duplicated | aggregated | divided [static {...}] | divided dynamic``."""
 
@@ -337,14 +341,14 @@ class ReplicaScheduling:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Overflow:
     name: str
     items: tuple[ClusterSelection | Exclude, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Affinity:
     """One ordered ``clusterAffinities`` term."""
 
@@ -354,25 +358,25 @@ class Affinity:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class PurgeMode:
     mode: str  # "Directly" | "Gracefully" | "Never"
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class GracePeriod:
     seconds: int
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class DecisionConditions:
     toleration_seconds: int
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class StatePreservationRule:
     alias_label_name: str
     json_path: str
@@ -382,7 +386,7 @@ class StatePreservationRule:
 FailoverItem = PurgeMode | GracePeriod | DecisionConditions | StatePreservationRule
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Failover:
     """``failover cluster {...}`` or ``failover application {...}``."""
 
@@ -391,24 +395,24 @@ class Failover:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class PropagateDeps:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class SchedulerName:
     name: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class ConflictResolution:
     mode: str  # "Abort" | "Overwrite"
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Suspension:
     what: str  # "dispatching" | "scheduling"
     span: Span = _span()
@@ -420,7 +424,7 @@ PolicyItem = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Policy:
     """``policy`` (PropagationPolicy) or ``cluster policy`` (ClusterPropagationPolicy)."""
 
@@ -435,7 +439,7 @@ class Policy:
 # ------------------------------------------------------------------------------------ quotas
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class ResourceLimit:
     resource: str
     value: str
@@ -443,14 +447,14 @@ class ResourceLimit:
     value_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class StaticAssignment:
     cluster: str
     limits: tuple[ResourceLimit, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_node
 class Quota:
     """``quota name in namespace ns { overall {...} assign cluster {...} }``: a FederatedResourceQuota."""
 
@@ -463,6 +467,8 @@ class Quota:
 
 
 Declaration = Interpreter | Policy | Quota
+
+finish_nodes()
 
 
 @dataclass(frozen=True)
