@@ -33,7 +33,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Final
 
-from kpl.engine.limits import DEFAULT_LIMITS, KplLimits, current_limits
+from kpl.engine.limits import DEFAULT_LIMITS, current_limits
 
 __all__ = [
     "MAX_EXPONENT",
@@ -422,12 +422,12 @@ def _scan(text: str) -> _Scanned:
     return _Scanned(positive, value, whole, fraction, suffix)
 
 
-def _interpret_suffix(text: str, suffix: str) -> tuple[int, int, Format]:
+def _interpret_suffix(text: str, suffix: str, bound: int) -> tuple[int, int, Format]:
     known = _SUFFIXES.get(suffix)
     if known is not None:
         return known
     if _EXPONENT_SUFFIX.fullmatch(suffix):
-        exponent, bound = int(suffix[1:]), current_limits().quantity_exponent
+        exponent = int(suffix[1:])
         if abs(exponent) > bound:
             raise QuantityError(f"`{text}` is not a quantity: exponent beyond ±{bound}")
         return 10, exponent, Format.DECIMAL_EXPONENT
@@ -442,20 +442,20 @@ def parse_quantity(text: str) -> Quantity:
     """
     if not isinstance(text, str):
         raise QuantityError(f"a quantity must be a string, not {type(text).__name__}")
-    return _parse_cached(text, current_limits())
+    limits = current_limits()  # the two it reads: the limits object's own hash is a Python call over every field
+    return _parse_cached(text, limits.quantity_text_length, limits.quantity_exponent)
 
 
 @functools.lru_cache(maxsize=8192)
-def _parse_cached(text: str, limits: KplLimits) -> Quantity:
+def _parse_cached(text: str, longest: int, exponent_bound: int) -> Quantity:
     if not text:
         raise QuantityError("an empty string is not a quantity")
-    longest = limits.quantity_text_length
     if len(text) > longest:
         raise QuantityError(f"a quantity may have at most {longest} characters")
     if text == "0":
         return Quantity(0, 0, Format.DECIMAL_SI, cached_text="0")
     scanned = _scan(text)
-    base, exponent, fmt = _interpret_suffix(text, scanned.suffix)
+    base, exponent, fmt = _interpret_suffix(text, scanned.suffix, exponent_bound)
     fast = _parse_fast(text, scanned, exponent, fmt)
     if fast is not None:
         return fast

@@ -170,28 +170,72 @@ _Check = Callable[[Any], bool]
 """A compiled schema: whether a value has no shape problem at all."""
 
 
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
 def _compile(schema: Mapping[str, Any]) -> _Check:
-    """A fast yes/no check equivalent to :func:`_walk` finding nothing (built once per schema)."""
+    """A fast yes/no check equivalent to :func:`_walk` finding nothing (built once per schema).
+
+    Each kind of schema node gets its own small function, and an object's string fields (most of them)
+    are checked in the object's loop without a call."""
     wanted = schema.get("type", "object")
-    names = wanted if isinstance(wanted, list) else [wanted]
-    types = tuple(kind for name in names for kind in _JSON_TYPES[name])
-    allow_bool = "boolean" in names
+    names = tuple(wanted) if isinstance(wanted, list) else (wanted,)
+    if names == ("string",) and "minimum" not in schema and schema.get("format") != "quantity":
+        return _is_string
+    if names == ("object",):
+        return _object_check(schema)
+    if names == ("array",):
+        return _array_check(schema)
+    return _scalar_check(schema, names)
+
+
+def _object_check(schema: Mapping[str, Any]) -> _Check:
     properties = {key: _compile(inner) for key, inner in schema.get("properties", {}).items()}
     rest = _compile(schema["additionalProperties"]) if schema.get("additionalProperties") is not None else None
+    is_string = _is_string
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        for key, item in value.items():
+            inner = properties.get(key, rest)
+            if inner is None:
+                continue
+            if inner is is_string:
+                if not isinstance(item, str):
+                    return False
+            elif not inner(item):
+                return False
+        return True
+
+    return check
+
+
+def _array_check(schema: Mapping[str, Any]) -> _Check:
     items = _compile(schema["items"]) if "items" in schema else None
+
+    def check(value: Any) -> bool:
+        return isinstance(value, list) and (items is None or all(map(items, value)))
+
+    return check
+
+
+def _scalar_check(schema: Mapping[str, Any], names: tuple[str, ...]) -> _Check:
+    types = tuple(kind for name in names for kind in _JSON_TYPES[name])
+    allow_bool = "boolean" in names
     scalar = "minimum" in schema or schema.get("format") == "quantity"
+    containers = any(name in ("object", "array") for name in names)
+    if containers:  # no schema of the API mixes containers with scalars; kept general all the same
+        nested, items = _object_check(schema), _array_check(schema)
 
     def check(value: Any) -> bool:
         if not isinstance(value, types) or (value.__class__ is bool and not allow_bool):
             return False
-        if isinstance(value, dict):
-            for key, item in value.items():
-                inner = properties.get(key, rest)
-                if inner is not None and not inner(item):
-                    return False
-            return True
-        if isinstance(value, list):
-            return items is None or all(map(items, value))
+        if containers and isinstance(value, dict):
+            return nested(value)
+        if containers and isinstance(value, list):
+            return items(value)
         return not scalar or _scalar_problem(value, schema) is None
 
     return check
