@@ -515,8 +515,6 @@ class _Stage:
     patched from; for the same selected clusters and assigned replicas only that cluster's row can differ."""
     assignments: dict[tuple[Any, ...], tuple[TargetCluster, ...]] = field(default_factory=dict, compare=False)
     """Duplicated assignments per selection and what else they read (:func:`_stage_assign`), on a shared stage."""
-    chosen: dict[int, dict[str, ClusterDetail]] = field(default_factory=dict, compare=False)
-    """Each selection's clusters by name (by the selection's identity, one of ``selections``)."""
     votes: dict[int, dict[str, int] | None] = field(default_factory=dict, compare=False)
     """Webster's votes per selection (by its identity, one of ``selections``; :func:`selection_votes`)."""
     rows: dict[tuple[str, int | None], ClusterExplanation] = field(default_factory=dict, compare=False)
@@ -682,33 +680,13 @@ def _mark_selected(
 def _stage_marked(
     stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster], shared: SharedWork,
 ) -> tuple[ClusterExplanation, ...]:
-    """:func:`_marked` on a shared stage: the selection marked without replicas once (a selection is shared by
-    the stage's bindings), then each assigned selected cluster's row; rows are remembered per name and assigned
-    replicas (a name has one detail in the stage's order, so these two fix the row), and a later entry of a
-    name wins, as in :func:`_marked`."""
-    marked = stage.marked
-    assert marked is not None
-    chosen = stage.chosen.get(id(selected))
-    if chosen is None:
-        chosen = stage.chosen[id(selected)] = {detail.name: detail for detail in selected}
-        base = marked[(id(selected),)] = _stage_rows(stage, list(stage.explanations), chosen.values(), None, shared)
-    else:
-        base = marked[(id(selected),)]
-    if not targets:
-        return base
-    assigned = [(chosen[target.name], target.replicas) for target in targets if target.name in chosen]
-    return _stage_rows(stage, list(base), [detail for detail, _ in assigned], [n for _, n in assigned], shared)
-
-
-def _stage_rows(
-    stage: _Stage, explained: list[ClusterExplanation], details: Iterable[ClusterDetail],
-    replicas: Sequence[int] | None, shared: SharedWork,
-) -> tuple[ClusterExplanation, ...]:
-    """``explained`` with each of ``details`` marked selected with its ``replicas`` (None for all when not
-    given), from the stage's rows."""
+    """:func:`_marked` on a shared stage, each selected cluster's explanation remembered per name and assigned
+    replicas (a name has one detail in the stage's order, so these two fix the row)."""
+    assigned = {target.name: target.replicas for target in targets}
     rows, positions = stage.rows, shared.positions
-    for index, detail in enumerate(details):
-        key = (detail.name, None if replicas is None else replicas[index])
+    explained = list(stage.explanations)
+    for detail in selected:
+        key = (detail.name, assigned.get(detail.name))
         explanation = rows.get(key)
         if explanation is None:
             row = (detail.name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
