@@ -14,7 +14,7 @@ from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic, Severity, did_you_mean
 from kpl.dsl.source import Source, Span
 from kpl.engine.builtins import FUNCTIONS
-from kpl.engine.interpreter import COMPONENT_FIELDS, MEMBER_OPERATIONS
+from kpl.engine.operations import COMPONENT_FIELDS, MEMBER_OPERATIONS
 from kpl.engine.policy import CompiledPolicy, compile_policy
 from kpl.engine.project import Project, paused_gc
 from kpl.engine.scheduler.affinity import is_label_key

@@ -36,6 +36,7 @@ from kpl.dsl import ast
 from kpl.dsl.source import Source, Span
 from kpl.engine.evaluator import Compiled, Env, compile_expr
 from kpl.engine.features import FeatureGateError, FeatureGates
+from kpl.engine.operations import COMPONENT_FIELDS, MEMBER_OPERATIONS, OPERATIONS
 from kpl.engine.values import EvalError, Value, is_number, to_output, type_name
 
 __all__ = [
@@ -46,20 +47,6 @@ __all__ = [
     "InterpretError",
     "compile_interpreter",
 ]
-
-# Karmada operation name -> (kpl members, result key)
-OPERATIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "InterpretReplica": (("replicas", "requirements"), "replica"),
-    "InterpretComponent": (("components",), "components"),
-    "ReviseReplica": (("revise",), "revised"),
-    "InterpretHealth": (("health",), "healthy"),
-    "InterpretDependency": (("dependencies",), "dependencies"),
-    "InterpretStatus": (("status",), "status"),
-    "AggregateStatus": (("aggregate",), "aggregatedStatus"),
-    "Retain": (("retain",), "retained"),
-}
-MEMBER_OPERATIONS = {member: op for op, (members, _) in OPERATIONS.items() for member in members}
-COMPONENT_FIELDS = ("replicas", "requirements", "requests", "node_claim", "priority_class_name", "when")
 
 
 class InterpretError(Exception):
