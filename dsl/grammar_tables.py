@@ -18,6 +18,7 @@ import marshal
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,14 +166,19 @@ def _read(path: Path, key: str) -> tuple[Any, ...] | None:
 
 
 def _write(path: Path, data: tuple[Any, ...]) -> None:
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    """Write through a new file of our own (created exclusively, so a name planted in a shared temporary folder
+    is never followed), then rename it into place."""
+    temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(marshal.dumps(data))
+        handle, temporary = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(marshal.dumps(data))
         os.replace(temporary, path)
     except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def _encode(lark_parser: Any, key: str) -> tuple[Any, ...]:

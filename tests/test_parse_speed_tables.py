@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -100,6 +101,22 @@ def test_a_damaged_or_foreign_file_is_rebuilt(tmp_path: Path) -> None:
         assert _shape(tables) == expected
         assert _parsed(tables, "a = 1;") == [("item", ["a", "1"])]
     assert build.calls == 4
+
+
+def test_a_name_planted_in_the_folder_is_not_followed(tmp_path: Path) -> None:
+    """In a shared temporary folder another user can guess a per-process name and link it to one of our files;
+    the tables are written through a file created exclusively, so the linked file is left alone."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    guessed = folder / f".kpl_tables_{tables_key(_TOY)[:32]}.marshal.{os.getpid()}.tmp"
+    guessed.symlink_to(victim)
+    tables = load_tables(_TOY, folder, _Builds(_TOY))
+    assert _parsed(tables, "a = 1;") == [("item", ["a", "1"])]
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    written = f".kpl_tables_{tables_key(_TOY)[:32]}.marshal"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([guessed.name, written])
 
 
 def test_an_unwritable_folder_still_gives_tables(tmp_path: Path) -> None:
