@@ -237,6 +237,11 @@ def _scale_up(
     return merge_target_clusters(scheduled, divide_seats(target, votes, uid, {t.name for t in scheduled}))
 
 
+def _static_votes(candidates: Sequence[ClusterDetail], placement: Mapping[str, Any]) -> dict[str, int]:
+    preference = (placement.get("replicaScheduling") or {}).get("weightPreference")
+    return {weight.name: weight.weight for weight in static_weight_list(candidates, preference)}
+
+
 def selection_votes(candidates: Sequence[ClusterDetail], placement: Mapping[str, Any]) -> dict[str, int] | None:
     """What Webster divides by for a binding with no previous result, fixed by the selected ``candidates`` and
     the placement, so that bindings with the same selection can share it: static weights per cluster, or
@@ -247,8 +252,7 @@ def selection_votes(candidates: Sequence[ClusterDetail], placement: Mapping[str,
     except SchedulingError:
         return None
     if strategy is Strategy.STATIC_WEIGHT:
-        preference = (placement.get("replicaScheduling") or {}).get("weightPreference")
-        return {weight.name: weight.weight for weight in static_weight_list(candidates, preference)}
+        return _static_votes(candidates, placement)
     if strategy is Strategy.DYNAMIC_WEIGHT:
         weights = tuple([c.allocatable_replicas for c in candidates])
         return {candidates[index].name: weights[index] for index in go_order_desc(weights)}
@@ -361,10 +365,7 @@ def _assign_to_clusters(
     if strategy is Strategy.DUPLICATED:
         result = assign_by_duplicated(candidates, spec.replicas)
     elif strategy is Strategy.STATIC_WEIGHT:
-        if votes is None:
-            preference = (placement.get("replicaScheduling") or {}).get("weightPreference")
-            votes = {weight.name: weight.weight for weight in static_weight_list(candidates, preference)}
-        result = divide_seats(spec.replicas, votes, spec.uid, ())
+        result = divide_seats(spec.replicas, votes or _static_votes(candidates, placement), spec.uid, ())
     else:
         fresh = reschedule_required(spec.reschedule_triggered_at, (status or {}).get("lastScheduledTime"))
         result = assign_by_dynamic(strategy, candidates, spec, fresh, votes)
