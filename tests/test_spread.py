@@ -197,3 +197,47 @@ def test_select_groups_meets_constraints(groups: list[PathGroup], low: int, extr
     assert low <= len(chosen) <= low + extra
     assert sum(g.value for g in chosen) >= target
     assert len({g.name for g in chosen}) == len(chosen)
+
+
+def _reference_select_groups(groups: list[PathGroup], low: int, high: int, target: int) -> list[PathGroup] | None:
+    """The region search written plainly: every feasible path as an object, sorted, prefixes replacing."""
+    ordered = sorted(groups, key=lambda g: (g.value, -g.weight, g.name))
+    paths: list[tuple[int, int, int, list[PathGroup]]] = []
+    stack: list[PathGroup] = []
+
+    def visit(total: int, begin: int) -> None:
+        if total >= target and low <= len(stack) <= high:
+            found = sorted(stack, key=lambda g: (-g.weight, g.name))
+            paths.append((-sum(g.weight for g in found), -sum(g.value for g in found), len(paths), found))
+            return
+        if len(stack) >= high:
+            return
+        for index in range(begin, len(ordered)):
+            stack.append(ordered[index])
+            visit(total + ordered[index].value, index + 1)
+            if len(ordered) == low:
+                return
+            stack.pop()
+
+    if not groups:
+        return None
+    visit(0, 0)
+    if not paths:
+        return None
+    paths.sort(key=lambda p: p[:3])
+    best = paths[0][3]
+    for *_, found in paths[1:]:
+        if len(found) < len(best) and all(a.name == b.name for a, b in zip(found, best, strict=False)):
+            best = found
+    return best
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.builds(PathGroup, names, st.integers(1, 4), st.sampled_from([0, 5, 5, 1000, 1005, 2000])),
+             max_size=7, unique_by=lambda g: g.name),
+    st.integers(0, 4), st.integers(0, 3), st.integers(0, 10),
+)
+def test_select_groups_matches_the_plain_search(groups: list[PathGroup], low: int, extra: int, target: int) -> None:
+    """Ties in weight and value (few distinct scores) exercise the search order and the prefix rule."""
+    assert select_groups(groups, low, low + extra, target) == _reference_select_groups(groups, low, low + extra, target)

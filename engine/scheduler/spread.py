@@ -299,63 +299,62 @@ class PathGroup:
     weight: int
 
 
-@dataclass(slots=True)
-class _Path:
-    id: int
-    groups: list[PathGroup]
-    weight: int
-    value: int
-
-
-def _feasible_paths(groups: Sequence[PathGroup], low: int, high: int, target: int) -> list[_Path]:
+def _feasible_paths(
+    groups: Sequence[PathGroup], low: int, high: int, target: int
+) -> list[tuple[int, int, tuple[PathGroup, ...]]]:
+    """Karmada's depth-first search over combinations of groups: (total weight, total value, groups in search
+    order) of each combination of ``low..high`` groups whose values reach ``target``, in the order found."""
     ordered = sorted(groups, key=lambda g: (g.value, -g.weight, g.name))
-    paths: list[_Path] = []
+    count = len(ordered)
+    paths: list[tuple[int, int, tuple[PathGroup, ...]]] = []
     stack: list[PathGroup] = []
 
-    def visit(total: int, begin: int) -> None:
-        if total >= target and low <= len(stack) <= high:
-            found = sorted(stack, key=lambda g: (-g.weight, g.name))
-            paths.append(
-                _Path(len(paths) + 1, found, sum(g.weight for g in found), sum(g.value for g in found))
-            )
+    def visit(total: int, weight: int, begin: int) -> None:
+        depth = len(stack)
+        if total >= target and low <= depth <= high:
+            paths.append((weight, total, tuple(stack)))
             return
-        if len(stack) >= high:
+        if depth >= high:
             return
-        for index in range(begin, len(ordered)):
-            stack.append(ordered[index])
-            visit(total + ordered[index].value, index + 1)
-            if len(ordered) == low:
+        for index in range(begin, count):
+            group = ordered[index]
+            stack.append(group)
+            visit(total + group.value, weight + group.weight, index + 1)
+            if count == low:
                 # Karmada stops after the first branch when every group is needed (without popping).
                 return
             stack.pop()
 
-    visit(0, 0)
+    visit(0, 0, 0)
     return paths
 
 
-def _is_prefix(shorter: _Path, longer: _Path) -> bool:
-    if len(shorter.groups) >= len(longer.groups):
-        return False
-    return all(a.name == b.name for a, b in zip(shorter.groups, longer.groups, strict=False))
+def _by_weight(groups: Sequence[PathGroup]) -> list[PathGroup]:
+    return sorted(groups, key=lambda g: (-g.weight, g.name))
 
 
 def select_groups(groups: Sequence[PathGroup], low: int, high: int, target: int) -> list[PathGroup] | None:
     """The best combination of groups: ``low..high`` groups whose values sum to at least ``target``.
 
     Highest total weight wins, then highest total value, then the first found; a feasible path that
-    is a strict prefix of the winner replaces it. ``None`` when no combination is feasible.
+    is a strict prefix of the winner (both listed by weight, then name) replaces it. ``None`` when no
+    combination is feasible.
     """
     if not groups:
         return None
     paths = _feasible_paths(groups, low, high, target)
     if not paths:
         return None
-    paths.sort(key=lambda p: (-p.weight, -p.value, p.id))
-    best = paths[0]
-    for path in paths[1:]:
-        if _is_prefix(path, best):
-            best = path
-    return best.groups
+    ranked = sorted(range(len(paths)), key=lambda i: (-paths[i][0], -paths[i][1], i))
+    best = _by_weight(paths[ranked[0]][2])
+    for index in ranked[1:]:
+        found = paths[index][2]
+        if len(found) >= len(best):
+            continue
+        listed = _by_weight(found)
+        if all(a.name == b.name for a, b in zip(listed, best, strict=False)):
+            best = listed
+    return best
 
 
 def select_by_region(placement: Mapping[str, Any], grouped: GroupedClusters) -> list[ClusterDetail]:
