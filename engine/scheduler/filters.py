@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kpl.engine.scheduler.affinity import ClusterView, CompiledAffinity, compile_affinity
@@ -76,6 +76,9 @@ class FilterOutcome:
 
 
 PASSED = FilterOutcome()
+_API_REJECTED = FilterOutcome(API_ENABLEMENT, REASON_API)
+_AFFINITY_REJECTED = FilterOutcome(CLUSTER_AFFINITY, REASON_AFFINITY)
+_EVICTION_REJECTED = FilterOutcome(CLUSTER_EVICTION, REASON_EVICTION)
 
 
 def group_version(api_version: str) -> str:
@@ -180,6 +183,11 @@ class FilterPlan:
     tolerations: tuple[Toleration, ...]
     affinities: tuple[CompiledAffinity, ...] | None
     spread_fields: tuple[str, ...]
+    api_key: tuple[str, str] = field(init=False, repr=False, compare=False)
+    """What the APIEnablement filter looks up in a cluster's enablements (from ``api_version`` and ``kind``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_key", (group_version(self.api_version), self.kind))
 
     @classmethod
     def compile(cls, spec: Mapping[str, Any], observed: str) -> FilterPlan:
@@ -198,17 +206,23 @@ class FilterPlan:
         )
 
     def check(self, cluster: ClusterView, in_previous: bool, evicting: bool) -> FilterOutcome:
-        """Run the filters in :data:`FILTER_ORDER`, stopping at the first rejection."""
-        outcome = api_enablement_filter(cluster, self.api_version, self.kind, in_previous)
-        if outcome.passed:
-            outcome = taint_filter(cluster, self.tolerations, in_previous)
-        if outcome.passed:
-            outcome = cluster_affinity_filter(cluster, self.affinities)
-        if outcome.passed:
+        """Run the filters in :data:`FILTER_ORDER`, stopping at the first rejection (the plugins above, inlined
+        where they pass, since a plan checks every cluster of the fleet)."""
+        if not in_previous:
+            if self.api_key not in cluster.api_enablements:
+                return _API_REJECTED
+            if cluster.taints:
+                outcome = taint_filter(cluster, self.tolerations, False)
+                if outcome.plugin:
+                    return outcome
+        affinities = self.affinities
+        if affinities is not None and not any(affinity.matches(cluster) for affinity in affinities):
+            return _AFFINITY_REJECTED
+        if self.spread_fields:
             outcome = spread_filter(cluster, self.spread_fields)
-        if outcome.passed:
-            outcome = eviction_filter(cluster, evicting)
-        return outcome
+            if outcome.plugin:
+                return outcome
+        return _EVICTION_REJECTED if evicting else PASSED
 
 
 def fit_error_message(num_all_clusters: int, reasons: Iterable[str]) -> str:
