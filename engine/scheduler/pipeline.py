@@ -531,9 +531,34 @@ def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: 
         orders = shared.overflow_orders(context.spec, observed, lambda: overflow_orders(
             feasible, spec.get("placement"), observed_affinity_name(status)))
         details = build_cluster_details(scored, spec, status, context.gates, context.estimate, orders)
-    explanations = _explain(rejected, context.views, details, (), None, shared)
+    explanations = _stage_explanations(context, observed, details, shared)
     return _Stage(rejected, tuple(sort_clusters(details)), {v.name: v for v in feasible}, explanations, {}, {},
                   (spec, observed, context.gates))
+
+
+def _stage_explanations(
+    context: _Context, observed: str, details: Sequence[ClusterDetail], shared: SharedWork
+) -> tuple[ClusterExplanation, ...]:
+    """:func:`_explain` for a stage (nothing selected): the filter plan's explanations of the clusters it does
+    not pass, shared by the plan's stages, with one row per candidate in its fleet position."""
+    explained = list(shared.unfeasible_rows(context.spec, observed, partial(_unfeasible_rows, context.views, shared)))
+    positions = shared.positions
+    # A candidate passed the filters, so it is not being deleted.
+    rows = [(d.name, "", "", False, d.score, d.allocatable_replicas, d.available_replicas, d.overflow_order, False,
+             None) for d in details]
+    for row, explanation in zip(rows, shared.intern_rows(rows, ClusterExplanation), strict=True):
+        explained[positions[row[0]]] = explanation
+    return tuple(explained)
+
+
+def _unfeasible_rows(views: Sequence[ClusterView], shared: SharedWork,
+                     outcomes: Sequence[FilterOutcome | None]) -> list[ClusterExplanation | None]:
+    rows = [None if outcome is not None and outcome.passed else
+            (view.name, outcome.plugin if outcome else "", outcome.reason if outcome else "", view.deleting,
+             None, None, None, None, False, None)
+            for view, outcome in zip(views, outcomes, strict=True)]
+    made = iter(shared.intern_rows([row for row in rows if row is not None], ClusterExplanation))
+    return [None if row is None else next(made) for row in rows]
 
 
 def _run_staged(

@@ -29,7 +29,7 @@ from typing import Any, TypeVar, cast
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView
 from kpl.engine.scheduler.capacity import MAX_INT32, ClusterCapacity
-from kpl.engine.scheduler.estimator import UNAUTHENTIC_REPLICA, combine_estimates, general_estimates
+from kpl.engine.scheduler.estimator import UNAUTHENTIC_REPLICA, general_estimates
 from kpl.engine.scheduler.filters import FilterOutcome, FilterPlan, is_workload
 from kpl.engine.scheduler.types import BindingSpecView, is_multi_template_applicable
 from kpl.engine.scheduler.webster import odd_uid
@@ -110,8 +110,8 @@ def _split(views: Sequence[ClusterView], outcomes: Sequence[FilterOutcome | None
 class SharedWork:
     """Caches for one fleet (views and capacities); safe to share by every binding scheduled on it."""
 
-    __slots__ = ("_estimate_specs", "_estimates", "_explanations", "_filters", "_orders", "_plans", "_schedules",
-                 "_stages", "_unbounded", "capacities", "counts", "deleting", "positions", "views")
+    __slots__ = ("_bases", "_estimate_specs", "_estimates", "_explanations", "_filters", "_orders", "_plans",
+                 "_schedules", "_stages", "_unbounded", "capacities", "counts", "deleting", "positions", "views")
 
     def __init__(self, views: Sequence[ClusterView], capacities: Mapping[str, ClusterCapacity]) -> None:
         self.views = tuple(views)
@@ -127,6 +127,7 @@ class SharedWork:
         self._stages: dict[tuple[Any, ...], Any] = {}
         self._unbounded: dict[tuple[Any, ...], bool] = {}
         self._orders: dict[tuple[Any, ...], list[int]] = {}
+        self._bases: dict[tuple[Any, ...], list[Any]] = {}
         self.counts = {"estimator_evaluations": 0, "fleet_estimates": 0, "filter_plans": 0,
                        "schedules_run": 0, "schedules_reused": 0, "stages": 0}
 
@@ -177,6 +178,17 @@ class SharedWork:
         passing = len(found.feasible) > passed_before or any(o is not None and o.passed for o in outcomes.values())
         return passing, outcomes
 
+    def unfeasible_rows(self, spec: Mapping[str, Any], observed: str,
+                        make: Callable[[tuple[FilterOutcome | None, ...]], list[Any]]) -> list[Any]:
+        """Per fleet position, the explanation of each cluster the filter plan of ``spec`` and ``observed`` does
+        not pass (rejected or deleting; ``None`` for a feasible one), made by ``make`` from the plan's outcomes
+        the first time: every stage of the plan shares them, whatever its estimate."""
+        key = self.filter_plan(spec, observed)
+        found = self._bases.get(key)
+        if found is None:
+            found = self._bases[key] = make(self._plans[key].outcomes)
+        return found
+
     def overflow_orders(self, spec: Mapping[str, Any], observed: str, make: Callable[[], list[int]]) -> list[int]:
         """The overflow tiers of the feasible clusters of the filter plan of ``spec`` and ``observed`` (the
         placement and the observed term fix them), made by ``make`` the first time."""
@@ -200,8 +212,10 @@ class SharedWork:
         missing = [view for view in views if view.name not in general]
         if missing:
             general = {**general, **general_estimates(self._capacities(missing), _spec_view(spec), gates)}
-        found = combine_estimates([view.name for view in views], general, replicas)
-        return [found[view.name] for view in views]
+        # Karmada's combination (combine_estimates) with the general estimator alone: its answer where it
+        # bounds the replicas, else ``spec.replicas``.
+        return [replicas if (found := general[view.name]) >= MAX_INT32 or found == UNAUTHENTIC_REPLICA else found
+                for view in views]
 
     def _estimate_key(self, spec: Mapping[str, Any], gates: FeatureGates) -> tuple[Any, ...]:
         components = tuple(spec.get("components") or ())
