@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, cast
 
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
@@ -520,6 +523,11 @@ class _Stage:
     rows: dict[tuple[str, int | None], ClusterExplanation] = field(default_factory=dict, compare=False)
     """A selected cluster's explanation per name and assigned replicas, on a shared stage (a name has one
     detail in the stage's order, so these two fix the row)."""
+    parent_rows: dict[tuple[str, int | None], ClusterExplanation] | None = field(default=None, compare=False)
+    """For a stage patched for one binding: the ``rows`` of the shared stage it was patched from, right for
+    every cluster but ``own``."""
+    own: frozenset[str] = field(default=frozenset(), compare=False)
+    """For a stage patched for one binding: its previous and evicting clusters, whose details are its own."""
 
 
 def _stage(context: _Context, status: Mapping[str, Any], observed: str, shared: SharedWork) -> _Stage:
@@ -673,7 +681,7 @@ def _patched(
         explained[index] = explanation
     # Something passes the filters, so the order is never empty and the rejected clusters (only the touched
     # ones here) are never read for a FitError.
-    return _Stage(rejected, tuple(ordered), views, tuple(explained))
+    return _Stage(rejected, tuple(ordered), views, tuple(explained), parent_rows=stage.rows, own=frozenset(names))
 
 
 def _order_key(detail: ClusterDetail) -> tuple[int, int, int, str]:
@@ -688,10 +696,12 @@ def _mark_selected(
     if not selected:
         return stage.explanations
     if stage.marked is None:
+        if stage.parent_rows is not None:
+            return _stage_marked(stage, selected, targets or (), shared)
         return _marked(stage.explanations, selected, targets, shared)
     # A shared stage's selections are the tuples its ``selections`` keep, so their identity names them.
     given = targets or ()
-    key = (id(selected), tuple([target.name for target in given]), tuple([target.replicas for target in given]))
+    key = (id(selected), tuple(map(_NAME, given)), tuple(map(_REPLICAS, given)))
     found = stage.marked.get(key)
     if found is None and stage.carried is not None:
         found = _carried_marks(stage, stage.carried, selected, key, given, shared)
@@ -705,20 +715,54 @@ def _mark_selected(
 def _stage_marked(
     stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster], shared: SharedWork,
 ) -> tuple[ClusterExplanation, ...]:
-    """:func:`_marked` on a shared stage, each selected cluster's explanation remembered per name and assigned
-    replicas (a name has one detail in the stage's order, so these two fix the row)."""
-    assigned = {target.name: target.replicas for target in targets}
-    rows, positions = stage.rows, shared.positions
+    """:func:`_marked` on a shared stage (or one patched from it), each selected cluster's explanation remembered
+    per name and assigned replicas (a name has one detail in the stage's order, so these two fix the row)."""
+    assigned = dict(zip(map(_NAME, targets), map(_REPLICAS, targets), strict=True))
+    names = list(map(_NAME, selected))
+    replicas = list(map(assigned.get, names))
+    keys = list(zip(names, replicas, strict=True))
+    rows = stage.rows if stage.parent_rows is None else stage.parent_rows
+    looked: list[ClusterExplanation | None] = list(map(rows.get, keys))
+    own = stage.own
+    if all(looked):
+        found = cast(list[ClusterExplanation], looked)
+    else:
+        found = shared.intern_rows(_selected_rows(selected, names, replicas), ClusterExplanation)
+        # The binding's own clusters (previous, evicting) have details of their own: never in the shared rows.
+        rows.update(zip(keys, found, strict=True) if not own else
+                    ((key, made) for key, made in zip(keys, found, strict=True) if key[0] not in own))
+        own = frozenset()
+    if own:
+        where = dict(zip(names, range(len(names)), strict=True))
+        for name in own:
+            index = where.get(name, -1)
+            if index >= 0:
+                found[index] = shared.intern_rows(_selected_rows([selected[index]], [name], [replicas[index]]),
+                                                  ClusterExplanation)[0]
     explained = list(stage.explanations)
-    for detail in selected:
-        key = (detail.name, assigned.get(detail.name))
-        explanation = rows.get(key)
-        if explanation is None:
-            row = (detail.name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
-                   detail.overflow_order, True, key[1])
-            explanation = rows[key] = shared.intern(row, partial(ClusterExplanation, *row))
-        explained[positions[key[0]]] = explanation
+    _place(explained, map(shared.positions.__getitem__, names), found)
     return tuple(explained)
+
+
+def _selected_rows(selected: Sequence[ClusterDetail], names: Sequence[str],
+                   replicas: Sequence[int | None]) -> list[tuple[Any, ...]]:
+    """The explanation fields of selected clusters given ``replicas`` (as :func:`_explanation_rows`)."""
+    return list(zip(names, repeat(""), repeat(""), repeat(False), map(_SCORE, selected), map(_ALLOCATABLE, selected),
+                    map(_AVAILABLE, selected), map(_OVERFLOW, selected), repeat(True), replicas))
+
+
+def _place(explained: list[ClusterExplanation], positions: Iterable[int], found: Iterable[ClusterExplanation]) -> None:
+    """``explained[position] = explanation`` for each pair, in one pass of C loops."""
+    setter: Callable[[int, ClusterExplanation], None] = explained.__setitem__
+    deque(map(setter, positions, found), maxlen=0)
+
+
+_NAME = attrgetter("name")
+_REPLICAS = attrgetter("replicas")
+_SCORE = attrgetter("score")
+_ALLOCATABLE = attrgetter("allocatable_replicas")
+_AVAILABLE = attrgetter("available_replicas")
+_OVERFLOW = attrgetter("overflow_order")
 
 
 def _carried_marks(
@@ -756,12 +800,11 @@ def _marked(
     if not selected:
         return explanations
     explained = list(explanations)
-    assigned = {target.name: target.replicas for target in targets or ()}
-    rows = [(detail.name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
-             detail.overflow_order, True, assigned.get(detail.name)) for detail in selected]
-    positions = shared.positions
-    for row, explanation in zip(rows, shared.intern_rows(rows, ClusterExplanation), strict=True):
-        explained[positions[row[0]]] = explanation
+    given = targets or ()
+    assigned = dict(zip(map(_NAME, given), map(_REPLICAS, given), strict=True))
+    names = list(map(_NAME, selected))
+    found = shared.intern_rows(_selected_rows(selected, names, list(map(assigned.get, names))), ClusterExplanation)
+    _place(explained, map(shared.positions.__getitem__, names), found)
     return tuple(explained)
 
 

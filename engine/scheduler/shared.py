@@ -274,16 +274,19 @@ class SharedWork:
         return cast(_T, found)
 
     def intern_rows(self, rows: Iterable[tuple[Any, ...]], make: Callable[..., _T]) -> list[_T]:
-        """:meth:`intern` for many keys at once; ``make(*row)`` builds a missing one."""
+        """:meth:`intern` for many keys at once; ``make(*row)`` builds a missing one. The objects must be true
+        (the default for class instances): the lookups run in one pass and only the misses are walked."""
+        listed = rows if isinstance(rows, list) else list(rows)
         table = self._explanations
-        get = table.get
-        found: list[Any] = []
-        append = found.append
-        for row in rows:
-            item = get(row)
-            if item is None:
-                item = table[row] = make(*row)
-            append(item)
+        found: list[Any] = list(map(table.get, listed))
+        if not all(found):
+            for index, item in enumerate(found):
+                if item is None:
+                    row = listed[index]
+                    item = table.get(row)  # an earlier row of this batch may have made it
+                    if item is None:
+                        item = table[row] = make(*row)
+                    found[index] = item
         return cast(list[_T], found)
 
     def schedule(self, key: ScheduleKey, run: Callable[[], Any]) -> Any:
