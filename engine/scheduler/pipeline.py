@@ -21,8 +21,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from operator import attrgetter
-from typing import Any, cast
+from operator import attrgetter, itemgetter
+from typing import Any, TypeVar, cast
 
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
 from kpl.engine.scheduler.affinity import ClusterView
@@ -80,6 +80,8 @@ __all__ = [
     "schedule",
     "select_clusters",
 ]
+
+_T = TypeVar("_T")
 
 INVALID = "Invalid"
 SUCCESS_MESSAGE = "Binding has been scheduled successfully."
@@ -462,10 +464,43 @@ def _explain(
     shared: SharedWork | None = None,
 ) -> tuple[ClusterExplanation, ...]:
     """One explanation per cluster; with ``shared`` equal explanations are the same object."""
-    rows = _explanation_rows(rejected, views, details, selected, targets)
     if shared is None:
-        return tuple(ClusterExplanation(*fields) for fields in rows)
-    return tuple(shared.intern_rows(rows, ClusterExplanation))
+        return tuple(ClusterExplanation(*fields) for fields in _explanation_rows(
+            rejected, views, details, selected, targets))
+    return tuple(shared.intern_rows(_fleet_rows(rejected, views, details, selected, targets, shared.positions),
+                                    ClusterExplanation))
+
+
+def _fleet_rows(
+    rejected: Sequence[tuple[ClusterView, FilterOutcome]],
+    views: Sequence[ClusterView],
+    details: Sequence[ClusterDetail],
+    selected: Sequence[ClusterDetail],
+    targets: Sequence[TargetCluster] | None,
+    positions: Mapping[str, int],
+) -> list[tuple[Any, ...]]:
+    """:func:`_explanation_rows` of the fleet's own views (``positions`` gives each name's place), in C loops:
+    every cluster as skipped, then the rejected ones and the candidates put in their places."""
+    nothing = repeat(None)
+    rows = list(zip(map(_NAME, views), repeat(""), repeat(""), map(_DELETING, views), nothing, nothing, nothing,
+                    nothing, repeat(False), nothing))
+    if rejected:
+        names = list(map(_NAME, map(_FIRST, rejected)))
+        outcomes = list(map(_SECOND, rejected))
+        where = list(map(positions.__getitem__, names))
+        _place(rows, where, zip(names, map(_PLUGIN, outcomes), map(_REASON, outcomes),
+                                map(_DELETING, map(views.__getitem__, where)), nothing, nothing, nothing, nothing,
+                                repeat(False), nothing))
+    if details:
+        given = targets or ()
+        assigned = dict(zip(map(_NAME, given), map(_REPLICAS, given), strict=True))
+        chosen = frozenset(map(_NAME, selected))
+        names = list(map(_NAME, details))
+        where = list(map(positions.__getitem__, names))
+        _place(rows, where, zip(names, repeat(""), repeat(""), map(_DELETING, map(views.__getitem__, where)),
+                                map(_SCORE, details), map(_ALLOCATABLE, details), map(_AVAILABLE, details),
+                                map(_OVERFLOW, details), map(chosen.__contains__, names), map(assigned.get, names)))
+    return rows
 
 
 def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
@@ -751,10 +786,10 @@ def _selected_rows(selected: Sequence[ClusterDetail], names: Sequence[str],
                     map(_AVAILABLE, selected), map(_OVERFLOW, selected), repeat(True), replicas))
 
 
-def _place(explained: list[ClusterExplanation], positions: Iterable[int], found: Iterable[ClusterExplanation]) -> None:
-    """``explained[position] = explanation`` for each pair, in one pass of C loops."""
-    setter: Callable[[int, ClusterExplanation], None] = explained.__setitem__
-    deque(map(setter, positions, found), maxlen=0)
+def _place(items: list[_T], positions: Iterable[int], values: Iterable[_T]) -> None:
+    """``items[position] = value`` for each pair, in one pass of C loops."""
+    setter: Callable[[int, _T], None] = items.__setitem__
+    deque(map(setter, positions, values), maxlen=0)
 
 
 _NAME = attrgetter("name")
@@ -763,6 +798,11 @@ _SCORE = attrgetter("score")
 _ALLOCATABLE = attrgetter("allocatable_replicas")
 _AVAILABLE = attrgetter("available_replicas")
 _OVERFLOW = attrgetter("overflow_order")
+_DELETING = attrgetter("deleting")
+_PLUGIN = attrgetter("plugin")
+_REASON = attrgetter("reason")
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 
 def _carried_marks(
