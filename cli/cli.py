@@ -22,7 +22,9 @@ from kpl.cli_support import (
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
+    QUICK_EXIT,
     configure_logging,
+    quick_exit,
     render_diagnostics,
 )
 from kpl.formats import OUTPUT_FORMATS, write_output
@@ -212,9 +214,20 @@ def interpret(rules: tuple[Path, ...], operation: str, desired_file: Path | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: never lets a Python traceback reach the user."""
+    """Entry point: never lets a Python traceback reach the user.
+
+    Run as the program (``argv`` None), a command that marked its work done (:func:`allow_quick_exit`) ends
+    the process as soon as its output is flushed, without the interpreter's last collection and teardown."""
+    marks: dict[str, bool] = {}
+    code = _run(argv, marks)
+    if argv is None and marks.get(QUICK_EXIT):
+        quick_exit(code)
+    return code
+
+
+def _run(argv: list[str] | None, marks: dict[str, bool]) -> int:
     try:
-        cli.main(args=argv, prog_name="kpl", standalone_mode=False)
+        cli.main(args=argv, prog_name="kpl", standalone_mode=False, obj=marks)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.ClickException as error:

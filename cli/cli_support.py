@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -17,7 +18,7 @@ from kpl.dsl.diagnostics import Diagnostic, render_diagnostic
 __all__ = [
     "EXIT_CHANGES", "EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "atomic_write", "write_file",
     "configure_logging", "emit", "format_paths", "logger", "render_conformance", "render_diagnostics",
-    "run_interpret",
+    "run_interpret", "QUICK_EXIT", "allow_quick_exit", "quick_exit",
 ]
 
 EXIT_OK = 0
@@ -25,6 +26,27 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_CHANGES = 3
 EXIT_INTERNAL = 4
+
+QUICK_EXIT = "kpl.quick_exit"
+"""The mark a command leaves in the root context's ``obj`` when the process may end without teardown."""
+
+
+def allow_quick_exit() -> None:
+    """Let :func:`kpl.cli.main`, run as the program, end the process once this command's output is flushed:
+    everything it built is then dropped at once (no final collection, no object freed one by one)."""
+    ctx = click.get_current_context(silent=True)
+    marks = None if ctx is None else ctx.find_root().obj
+    if isinstance(marks, dict):
+        marks[QUICK_EXIT] = True
+
+
+def quick_exit(code: int) -> None:
+    """Flush stdout and stderr and end the process with ``code`` at once (``os._exit``)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
 
 # Where the running command keeps its log settings until the first log line (click's ``Context.meta``).
 _LOG_SETTINGS = "kpl.log_settings"

@@ -23,6 +23,7 @@ from kpl.cli_support import (
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
+    allow_quick_exit,
     emit,
     render_diagnostics,
 )
@@ -234,4 +235,6 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
             return load_plan_inputs(policies, snapshots, gates)
         _watch(compiled, report, [*policies, *snapshots], reload, interval, max_cycles)
         raise SystemExit(EXIT_OK)
-    raise SystemExit(_exit_code(report, loaded.policy_errors, detailed_exitcode))
+    code = _exit_code(report, loaded.policy_errors, detailed_exitcode)
+    allow_quick_exit()
+    raise SystemExit(code)
