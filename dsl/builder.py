@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from kpl.dsl import ast
+from kpl.dsl.nodes import maker
 from kpl.dsl.source import Span
 
 __all__ = ["BUILDER", "CHAIN_RULES", "EXTRA_LEVELS", "AstBuilder", "duration_seconds", "is_token", "unquote"]
@@ -20,6 +21,57 @@ __all__ = ["BUILDER", "CHAIN_RULES", "EXTRA_LEVELS", "AstBuilder", "duration_sec
 # nests deeper must be listed here (a test compares the bound with the real depth on every corpus file).
 CHAIN_RULES = frozenset({"coalesce", "or_test", "and_test", "comparison", "sum", "term"})
 EXTRA_LEVELS = {"call_gen": 2}
+
+# The AST's makers: every field positional, no class call (see kpl.dsl.nodes.maker).
+_Affinity = maker(ast.Affinity)
+_Binary = maker(ast.Binary)
+_Call = maker(ast.Call)
+_ClusterSelection = maker(ast.ClusterSelection)
+_Component = maker(ast.Component)
+_ComponentField = maker(ast.ComponentField)
+_Comprehension = maker(ast.Comprehension)
+_Conditional = maker(ast.Conditional)
+_ConflictResolution = maker(ast.ConflictResolution)
+_Current = maker(ast.Current)
+_DecisionConditions = maker(ast.DecisionConditions)
+_Exclude = maker(ast.Exclude)
+_Failover = maker(ast.Failover)
+_FnMember = maker(ast.FnMember)
+_GetAll = maker(ast.GetAll)
+_GetField = maker(ast.GetField)
+_GetFiltered = maker(ast.GetFiltered)
+_GetIndex = maker(ast.GetIndex)
+_GracePeriod = maker(ast.GracePeriod)
+_Let = maker(ast.Let)
+_LetMember = maker(ast.LetMember)
+_ListExpr = maker(ast.ListExpr)
+_Literal = maker(ast.Literal)
+_MapExpr = maker(ast.MapExpr)
+_Not = maker(ast.Not)
+_Operation = maker(ast.Operation)
+_Overflow = maker(ast.Overflow)
+_Pair = maker(ast.Pair)
+_Preemption = maker(ast.Preemption)
+_Priority = maker(ast.Priority)
+_PropagateDeps = maker(ast.PropagateDeps)
+_PurgeMode = maker(ast.PurgeMode)
+_Quantity = maker(ast.Quantity)
+_ReplicaScheduling = maker(ast.ReplicaScheduling)
+_ResourceLimit = maker(ast.ResourceLimit)
+_ResourceSelector = maker(ast.ResourceSelector)
+_Root = maker(ast.Root)
+_SchedulerName = maker(ast.SchedulerName)
+_Spread = maker(ast.Spread)
+_SpreadConstraint = maker(ast.SpreadConstraint)
+_StatePreservationRule = maker(ast.StatePreservationRule)
+_StaticAssignment = maker(ast.StaticAssignment)
+_StaticWeight = maker(ast.StaticWeight)
+_Suspension = maker(ast.Suspension)
+_Toleration = maker(ast.Toleration)
+_Unary = maker(ast.Unary)
+_Update = maker(ast.Update)
+_Var = maker(ast.Var)
+_With = maker(ast.With)
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 _PURGE = {"directly": "Directly", "gracefully": "Gracefully", "never": "Never"}
@@ -63,7 +115,8 @@ def _up_to(span: Span, last: Any) -> Span:
 
 def _text(item: Any) -> str:
     """The user-facing text of a name-like child (a token, or a string already transformed)."""
-    if is_token(item):
+    kind = type(item)
+    if kind is not str and issubclass(kind, str):  # a token (``is_token`` inline)
         return unquote(str(item)) if item.type == "STRING" else str(item)
     return str(item)
 
@@ -125,23 +178,23 @@ class AstBuilder:
         return ast.Interpreter(api_version, kind, tuple(members), span=span)
 
     def let_member(self, span: Span, children: list[Any]) -> ast.LetMember:
-        return ast.LetMember(str(children[0]), children[1], span=span)
+        return _LetMember(str(children[0]), children[1], span)
 
     def fn_member(self, span: Span, children: list[Any]) -> ast.FnMember:
         name, params, body = children
-        return ast.FnMember(str(name), tuple(params or ()), body, span=span)
+        return _FnMember(str(name), tuple(params or ()), body, span)
 
     def params(self, span: Span, children: list[Any]) -> tuple[str, ...]:
         return tuple(str(c) for c in children)
 
     def op_member(self, span: Span, children: list[Any]) -> ast.Operation:
-        return ast.Operation(children[0], children[1], span=span)
+        return _Operation(children[0], children[1], span)
 
     def component_member(self, span: Span, children: list[Any]) -> ast.Component:
-        return ast.Component(children[0], tuple(children[1:]), span=span)
+        return _Component(children[0], tuple(children[1:]), span)
 
     def component_field(self, span: Span, children: list[Any]) -> ast.ComponentField:
-        return ast.ComponentField(children[0], children[1], span=span)
+        return _ComponentField(children[0], children[1], span)
 
     # ---------------------------------------------------------------- policies
     def policy_decl(self, span: Span, children: list[Any]) -> ast.Policy:
@@ -150,22 +203,22 @@ class AstBuilder:
 
     def select_item(self, span: Span, children: list[Any]) -> ast.ResourceSelector:
         api_version, kind, name, namespace, where = children
-        return ast.ResourceSelector(api_version, kind, name, namespace, where, span=span)
+        return _ResourceSelector(api_version, kind, name, namespace, where, span)
 
     def priority_item(self, span: Span, children: list[Any]) -> ast.Priority:
-        return ast.Priority(children[0], span=span)
+        return _Priority(children[0], span)
 
     def preemption_item(self, span: Span, children: list[Any]) -> ast.Preemption:
-        return ast.Preemption(children[0], span=span)
+        return _Preemption(children[0], span)
 
     def clusters_item(self, span: Span, children: list[Any]) -> ast.ClusterSelection:
         value = children[0]
         if isinstance(value, tuple):
-            return ast.ClusterSelection(value, None, span=span)
-        return ast.ClusterSelection((), value, span=span)
+            return _ClusterSelection(value, None, span)
+        return _ClusterSelection((), value, span)
 
     def exclude_item(self, span: Span, children: list[Any]) -> ast.Exclude:
-        return ast.Exclude(children[0], span=span)
+        return _Exclude(children[0], span)
 
     def tolerate_item(self, span: Span, children: list[Any]) -> ast.Toleration:
         toleration: ast.Toleration = children[0]
@@ -173,21 +226,20 @@ class AstBuilder:
 
     def toleration_equal(self, span: Span, children: list[Any]) -> ast.Toleration:
         key, value, effect, seconds = children
-        return ast.Toleration(key, "Equal", value, effect or "", seconds, span=span)
+        return _Toleration(key, "Equal", value, effect or "", seconds, span)
 
     def toleration_exists(self, span: Span, children: list[Any]) -> ast.Toleration:
         key, effect, seconds = children
-        return ast.Toleration(key, "Exists", "", effect or "", seconds, span=span)
+        return _Toleration(key, "Exists", "", effect or "", seconds, span)
 
     def toleration_all(self, span: Span, children: list[Any]) -> ast.Toleration:
         effect, seconds = children
-        return ast.Toleration("", "Exists", "", effect or "", seconds, span=span)
+        return _Toleration("", "Exists", "", effect or "", seconds, span)
 
     def spread_item(self, span: Span, children: list[Any]) -> ast.SpreadConstraint:
         (by_field, by_label), low, high = children
-        return ast.SpreadConstraint(
-            by_field, by_label, None if low is None else int(low), None if high is None else int(high),
-            span=span,
+        return _SpreadConstraint(
+            by_field, by_label, None if low is None else int(low), None if high is None else int(high), span,
         )
 
     def spread_field(self, span: Span, children: list[Any]) -> tuple[str | None, str | None]:
@@ -198,7 +250,7 @@ class AstBuilder:
 
     def replicas_item(self, span: Span, children: list[Any]) -> ast.ReplicaScheduling:
         mode, weights = children[0]
-        return ast.ReplicaScheduling(mode, weights, span=span)
+        return _ReplicaScheduling(mode, weights, span)
 
     def mode_duplicated(self, span: Span, children: list[Any]) -> tuple[str, tuple[()]]:
         return "duplicated", ()
@@ -213,47 +265,47 @@ class AstBuilder:
         return "static", tuple(c for c in children if c is not None)
 
     def weight_cluster(self, span: Span, children: list[Any]) -> ast.StaticWeight:
-        return ast.StaticWeight(children[0], None, int(children[1]), span=_up_to(span, children[1]))
+        return _StaticWeight(children[0], None, int(children[1]), _up_to(span, children[1]))
 
     def weight_selector(self, span: Span, children: list[Any]) -> ast.StaticWeight:
-        return ast.StaticWeight(None, children[0], int(children[1]), span=_up_to(span, children[1]))
+        return _StaticWeight(None, children[0], int(children[1]), _up_to(span, children[1]))
 
     def affinity_item(self, span: Span, children: list[Any]) -> ast.Affinity:
         name, *members = children
         items = tuple(m for m in members if not isinstance(m, ast.Overflow))
         overflow = tuple(m for m in members if isinstance(m, ast.Overflow))
-        return ast.Affinity(name, items, overflow, span=span)
+        return _Affinity(name, items, overflow, span)
 
     def overflow_item(self, span: Span, children: list[Any]) -> ast.Overflow:
-        return ast.Overflow(children[0], tuple(children[1:]), span=span)
+        return _Overflow(children[0], tuple(children[1:]), span)
 
     def failover_item(self, span: Span, children: list[Any]) -> ast.Failover:
-        return ast.Failover(children[0], tuple(children[1:]), span=span)
+        return _Failover(children[0], tuple(children[1:]), span)
 
     def purge_item(self, span: Span, children: list[Any]) -> ast.PurgeMode:
         mode = str(children[0])
-        return ast.PurgeMode(_PURGE.get(mode.lower(), mode), span=span)
+        return _PurgeMode(_PURGE.get(mode.lower(), mode), span)
 
     def grace_item(self, span: Span, children: list[Any]) -> ast.GracePeriod:
-        return ast.GracePeriod(duration_seconds(str(children[0])), span=span)
+        return _GracePeriod(duration_seconds(str(children[0])), span)
 
     def decision_item(self, span: Span, children: list[Any]) -> ast.DecisionConditions:
-        return ast.DecisionConditions(duration_seconds(str(children[0])), span=span)
+        return _DecisionConditions(duration_seconds(str(children[0])), span)
 
     def preserve_item(self, span: Span, children: list[Any]) -> ast.StatePreservationRule:
-        return ast.StatePreservationRule(children[0], unquote(str(children[1])), span=span)
+        return _StatePreservationRule(children[0], unquote(str(children[1])), span)
 
     def propagate_item(self, span: Span, children: list[Any]) -> ast.PropagateDeps:
-        return ast.PropagateDeps(span=span)
+        return _PropagateDeps(span)
 
     def scheduler_item(self, span: Span, children: list[Any]) -> ast.SchedulerName:
-        return ast.SchedulerName(children[0], span=span)
+        return _SchedulerName(children[0], span)
 
     def conflict_item(self, span: Span, children: list[Any]) -> ast.ConflictResolution:
-        return ast.ConflictResolution(children[0], span=span)
+        return _ConflictResolution(children[0], span)
 
     def suspend_item(self, span: Span, children: list[Any]) -> ast.Suspension:
-        return ast.Suspension(children[0], span=span)
+        return _Suspension(children[0], span)
 
     # ---------------------------------------------------------------- quotas
     def quota_decl(self, span: Span, children: list[Any]) -> ast.Quota:
@@ -271,25 +323,25 @@ class AstBuilder:
         return tuple(children)
 
     def assignment_block(self, span: Span, children: list[Any]) -> ast.StaticAssignment:
-        return ast.StaticAssignment(children[0], tuple(children[1:]), span=span)
+        return _StaticAssignment(children[0], tuple(children[1:]), span)
 
     def resource_limit(self, span: Span, children: list[Any]) -> ast.ResourceLimit:
         value = children[1]
         value_span = _tok_span(value) if is_token(value) else span
         span = Span(span.start, value_span.end)  # without the optional trailing comma
-        return ast.ResourceLimit(children[0], _text(value), span=span, value_span=value_span)
+        return _ResourceLimit(children[0], _text(value), span, value_span)
 
     # ---------------------------------------------------------------- expressions
     def let_expr(self, span: Span, children: list[Any]) -> ast.Let:
-        return ast.Let(str(children[0]), children[1], children[2], span=span)
+        return _Let(str(children[0]), children[1], children[2], span)
 
     def if_expr(self, span: Span, children: list[Any]) -> ast.Conditional:
-        return ast.Conditional(children[0], children[1], children[2], span=span)
+        return _Conditional(children[0], children[1], children[2], span)
 
     def _chain(self, span: Span, children: list[Any], op: str) -> ast.Expr:
         result: ast.Expr = children[0]
         for right in children[1:]:
-            result = ast.Binary(op, result, right, span=_cover(result, right, span))
+            result = _Binary(op, result, right, _cover(result, right, span))
         return result
 
     def coalesce(self, span: Span, children: list[Any]) -> ast.Expr:
@@ -302,14 +354,14 @@ class AstBuilder:
         return self._chain(span, children, "and")
 
     def not_op(self, span: Span, children: list[Any]) -> ast.Not:
-        return ast.Not(children[0], span=span)
+        return _Not(children[0], span)
 
     def _operators(self, span: Span, children: list[Any]) -> ast.Expr:
         result: ast.Expr = children[0]
         for index in range(1, len(children), 2):
             op = " ".join(str(children[index]).split())
             right = children[index + 1]
-            result = ast.Binary(op, result, right, span=_cover(result, right, span))
+            result = _Binary(op, result, right, _cover(result, right, span))
         return result
 
     comparison = sum = term = _operators
@@ -319,55 +371,55 @@ class AstBuilder:
         if isinstance(operand, ast.Literal) and isinstance(operand.value, (int, float)) and not isinstance(
             operand.value, bool
         ):
-            return ast.Literal(-operand.value, span=span)
-        return ast.Unary("-", operand, span=span)
+            return _Literal(-operand.value, span)
+        return _Unary("-", operand, span)
 
     def get_field(self, span: Span, children: list[Any]) -> ast.GetField:
-        return ast.GetField(children[0], children[1], span=span)
+        return _GetField(children[0], children[1], span)
 
     def get_index(self, span: Span, children: list[Any]) -> ast.GetIndex:
-        return ast.GetIndex(children[0], children[1], span=span)
+        return _GetIndex(children[0], children[1], span)
 
     def get_all(self, span: Span, children: list[Any]) -> ast.GetAll:
-        return ast.GetAll(children[0], span=span)
+        return _GetAll(children[0], span)
 
     def get_filtered(self, span: Span, children: list[Any]) -> ast.GetFiltered:
-        return ast.GetFiltered(children[0], children[1], span=span)
+        return _GetFiltered(children[0], children[1], span)
 
     def with_update(self, span: Span, children: list[Any]) -> ast.With:
-        return ast.With(children[0], tuple(children[1] or ()), span=span)
+        return _With(children[0], tuple(children[1] or ()), span)
 
     def updates(self, span: Span, children: list[Any]) -> tuple[ast.Update, ...]:
         return tuple(children)
 
     def update(self, span: Span, children: list[Any]) -> ast.Update:
-        return ast.Update(children[0], children[1], span=span)
+        return _Update(children[0], children[1], span)
 
     def update_path(self, span: Span, children: list[Any]) -> tuple[str, ...]:
         return tuple(_text(c) for c in children)
 
     def var(self, span: Span, children: list[Any]) -> ast.Var:
-        return ast.Var(str(children[0]), span=span)
+        return _Var(str(children[0]), span)
 
     def current(self, span: Span, children: list[Any]) -> ast.Current:
-        return ast.Current(span=span)
+        return _Current(span)
 
     def root(self, span: Span, children: list[Any]) -> ast.Root:
-        return ast.Root(span=span)
+        return _Root(span)
 
     def root_field(self, span: Span, children: list[Any]) -> ast.GetField:
-        return ast.GetField(ast.Root(span=span), children[0], span=span)
+        return _GetField(_Root(span), children[0], span)
 
     def root_index(self, span: Span, children: list[Any]) -> ast.GetIndex:
-        return ast.GetIndex(ast.Root(span=span), children[0], span=span)
+        return _GetIndex(_Root(span), children[0], span)
 
     def call(self, span: Span, children: list[Any]) -> ast.Call:
-        return ast.Call(children[0], tuple(children[1] or ()), span=span)
+        return _Call(children[0], tuple(children[1] or ()), span)
 
     def call_gen(self, span: Span, children: list[Any]) -> ast.Call:
         function, element, (targets, iterable, condition) = children
-        comp = ast.Comprehension(element, targets, iterable, condition, span=span)
-        return ast.Call(function, (comp,), span=span)
+        comp = _Comprehension(element, targets, iterable, condition, span)
+        return _Call(function, (comp,), span)
 
     def args(self, span: Span, children: list[Any]) -> tuple[ast.Expr, ...]:
         return tuple(children)
@@ -375,14 +427,14 @@ class AstBuilder:
     items = entries = args
 
     def list_expr(self, span: Span, children: list[Any]) -> ast.ListExpr:
-        return ast.ListExpr(tuple(children[0] or ()), span=span)
+        return _ListExpr(tuple(children[0] or ()), span)
 
     def spread(self, span: Span, children: list[Any]) -> ast.Spread:
-        return ast.Spread(children[0], span=span)
+        return _Spread(children[0], span)
 
     def list_comp(self, span: Span, children: list[Any]) -> ast.Comprehension:
         element, (targets, iterable, condition) = children
-        return ast.Comprehension(element, targets, iterable, condition, span=span)
+        return _Comprehension(element, targets, iterable, condition, span)
 
     def comp_for(self, span: Span, children: list[Any]) -> tuple[tuple[str, ...], ast.Expr, ast.Expr | None]:
         targets, _in, iterable, condition = children
@@ -392,34 +444,34 @@ class AstBuilder:
         return tuple(str(c) for c in children if c is not None)
 
     def map_expr(self, span: Span, children: list[Any]) -> ast.MapExpr:
-        return ast.MapExpr(tuple(children[0] or ()), span=span)
+        return _MapExpr(tuple(children[0] or ()), span)
 
     def pair(self, span: Span, children: list[Any]) -> ast.Pair:
-        return ast.Pair(children[0], children[1], span=span)
+        return _Pair(children[0], children[1], span)
 
     def computed_pair(self, span: Span, children: list[Any]) -> ast.Pair:
-        return ast.Pair(children[0], children[1], span=span)
+        return _Pair(children[0], children[1], span)
 
     def int_lit(self, span: Span, children: list[Any]) -> ast.Literal:
-        return ast.Literal(int(children[0]), span=span)
+        return _Literal(int(children[0]), span)
 
     def number_lit(self, span: Span, children: list[Any]) -> ast.Literal:
-        return ast.Literal(float(children[0]), span=span)
+        return _Literal(float(children[0]), span)
 
     def quantity_lit(self, span: Span, children: list[Any]) -> ast.Quantity:
-        return ast.Quantity(str(children[0]), span=span)
+        return _Quantity(str(children[0]), span)
 
     def string_lit(self, span: Span, children: list[Any]) -> ast.Literal:
-        return ast.Literal(unquote(str(children[0])), span=span)
+        return _Literal(unquote(str(children[0])), span)
 
     def true_lit(self, span: Span, children: list[Any]) -> ast.Literal:
-        return ast.Literal(True, span=span)
+        return _Literal(True, span)
 
     def false_lit(self, span: Span, children: list[Any]) -> ast.Literal:
-        return ast.Literal(False, span=span)
+        return _Literal(False, span)
 
     def null_lit(self, span: Span, children: list[Any]) -> ast.Literal:
-        return ast.Literal(None, span=span)
+        return _Literal(None, span)
 
 
 def _cover(left: ast.Expr, right: ast.Expr, span: Span) -> Span:

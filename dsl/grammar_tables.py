@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = [
     "GrammarTables", "PatternShape", "RuleShape", "StateTerminals", "TerminalShape", "extract_tables",
-    "lark_version", "load_tables", "rule_shape", "tables_key",
+    "lark_version", "load_tables", "read_owned", "rule_shape", "tables_key", "write_owned",
 ]
 
 FORMAT = "kpl-grammar-tables/1"
@@ -143,7 +143,7 @@ def load_tables(grammar: str, folder: Path, build: Callable[[], Any]) -> Grammar
     data = _read(path, key)
     if data is None:
         data = _encode(build(), key)
-        _write(path, data)
+        write_owned(path, data)
     return _decode(data)
 
 
@@ -152,22 +152,28 @@ def extract_tables(lark_parser: Any) -> GrammarTables:
     return _decode(_encode(lark_parser, ""))
 
 
-def _read(path: Path, key: str) -> tuple[Any, ...] | None:
+def read_owned(path: Path) -> Any:
+    """What ``path`` holds in :mod:`marshal` form when the file is ours (in a shared temporary folder only our own
+    files are trusted); None when it is missing, another user's or unreadable."""
     try:
         with open(path, "rb") as handle:
             if hasattr(os, "getuid") and os.fstat(handle.fileno()).st_uid != os.getuid():
-                return None  # a shared temporary folder: only our own files are trusted
-            data = marshal.loads(handle.read())
+                return None
+            return marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
+
+
+def _read(path: Path, key: str) -> tuple[Any, ...] | None:
+    data = read_owned(path)
     if type(data) is not tuple or len(data) != 9 or data[0] != FORMAT or data[1] != key:
         return None
     return data
 
 
-def _write(path: Path, data: tuple[Any, ...]) -> None:
-    """Write through a new file of our own (created exclusively, so a name planted in a shared temporary folder
-    is never followed), then rename it into place."""
+def write_owned(path: Path, data: Any) -> None:
+    """Write ``data`` in :mod:`marshal` form through a new file of our own (created exclusively, so a name
+    planted in a shared temporary folder is never followed), then rename it into place."""
     temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,20 +51,28 @@ class Token(str):
     def __repr__(self) -> str:
         return f"Token({self.type!r}, {self.value!r})"
 
+    def __getattr__(self, name: str) -> Any:
+        """Lines and columns never set (the loop leaves them out unless tracing) read as None, as Lark's do."""
+        if name in _LOCATION_FIELDS:
+            return None
+        raise AttributeError(name)
+
+
+_LOCATION_FIELDS = frozenset({"line", "column", "end_line", "end_column"})
+
 
 class LexError(Exception):
     """No terminal of the parser state matches at a position (the caller reparses with Lark to report it)."""
 
 
 def _token(kind: str, value: str, start: int, end: int) -> Token:
-    """A ``Token`` with its type, text and offsets (its lines and columns are left None: nothing the parse
-    builds reads them; :func:`_locate` fills them in for a trace)."""
+    """A ``Token`` with its type, text and offsets (its lines and columns are left unset, reading as None:
+    nothing the parse builds reads them; :func:`_locate` fills them in for a trace)."""
     token: Token = _new_string(Token, value)
     token.type = kind
     token.value = value
     token.start_pos = start
     token.end_pos = end
-    token.line = token.column = token.end_line = token.end_column = None
     return token
 
 
@@ -152,6 +160,7 @@ class LalrLoop:
 
     def _parse(self, text: str, start: str, trace: list[Token] | None) -> Any:
         rows, lexers, chains = self._rows, self._lexers, self._chains
+        runs = self._lexicon.blank_runs
         stack = [self._start_states[start]]
         values: list[Any] = []
         pos, text_end = 0, len(text)
@@ -159,18 +168,23 @@ class LalrLoop:
             lexer = lexers[stack[-1]] or self._lexer_of(stack[-1])
             char = text[pos]
             if char in lexer.blanks:
-                pos = lexer.skip(text, pos).end()  # type: ignore[misc]
+                pos += 1  # one blank before a character that cannot begin a blank is a whole run
                 if pos == text_end:
                     break
                 char = text[pos]
+                if not runs or char in lexer.blanks:
+                    pos = lexer.skip(text, pos - 1).end()  # type: ignore[misc]
+                    if pos == text_end:
+                        break
+                    char = text[pos]
             match = lexer.first[char](text, pos)
             if match is None or (how := lexer.how.get(kind := match.lastgroup)) is None:
-                lexer = lexer.own()  # not this state's token: its own terminals decide
+                lexer = lexer.retry(char)  # not this state's token: its own terminals decide
                 match = lexer.first[char](text, pos)
                 if match is None:
                     raise LexError(f"no token matches at offset {pos}")
                 how = lexer.how[kind := match.lastgroup]
-            begin, pos = match.span(kind)
+            begin, pos = pos, match.end()  # a match at ``pos`` of one named group: the token's own extent
             if how == BARE:  # only its position matters
                 item: Any = (None, begin, pos, 0, 0)
                 if trace is not None:
@@ -195,7 +209,6 @@ class LalrLoop:
                     token.value = value
                     token.start_pos = begin
                     token.end_pos = pos
-                    token.line = token.column = token.end_line = token.end_column = None
                     extra = lexer.extra.get(kind) if how == KEPT else None
                     if extra is not None:
                         item = token = extra(token)

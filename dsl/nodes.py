@@ -17,7 +17,7 @@ from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, f
 from operator import attrgetter
 from typing import Any, TypeVar, dataclass_transform
 
-__all__ = ["finish_nodes", "frozen_node"]
+__all__ = ["finish_nodes", "frozen_node", "maker"]
 
 _T = TypeVar("_T")
 
@@ -27,6 +27,7 @@ class NodeRegistry:
 
     def __init__(self) -> None:
         self.pending: list[type] = []
+        self.makers: dict[type, Callable[..., Any]] = {}
 
 
 _REGISTRY = NodeRegistry()
@@ -44,9 +45,10 @@ def frozen_node(cls: type[_T]) -> type[_T]:
 
 
 def finish_nodes() -> None:
-    """Compile the constructors of every class registered since the last call, from one source."""
+    """Compile the constructors (and makers, see :func:`maker`) of every class registered since the last call,
+    from one source."""
     pending, _REGISTRY.pending = _REGISTRY.pending, []
-    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    namespace: dict[str, Any] = {"_new": object.__new__}
     lines: list[str] = []
     for number, cls in enumerate(pending):
         lines.extend(_init_source(cls, number, namespace))
@@ -58,11 +60,23 @@ def finish_nodes() -> None:
         init.__module__ = cls.__module__
         init.__annotations__ = {**{f.name: f.type for f in fields(cls)}, "return": None}
         type.__setattr__(cls, "__init__", init)
+        make: Callable[..., Any] = namespace[f"_make_{number}"]
+        make.__qualname__ = make.__name__ = f"make_{cls.__name__}"
+        _REGISTRY.makers[cls] = make
+
+
+def maker(cls: type[_T]) -> Callable[..., _T]:
+    """A function making a ``cls`` from every field, all positional and none defaulted (keyword-only ones last,
+    in their order): the constructor without the class call and keyword arguments, for the parser's hot path."""
+    return _REGISTRY.makers[cls]
 
 
 def _init_source(cls: type, number: int, namespace: dict[str, Any]) -> list[str]:
+    """The source of ``__init__`` and of the maker of ``cls``: each field stored through its slot's own
+    descriptor (cheaper than ``object.__setattr__`` by name, and past the frozen ``__setattr__`` alike)."""
     positional: list[str] = []
     keyword: list[str] = []
+    namespace[f"_cls_{number}"] = cls
     for item in fields(cls):
         parameter = item.name
         if item.default is not MISSING:
@@ -72,9 +86,13 @@ def _init_source(cls: type, number: int, namespace: dict[str, Any]) -> list[str]
         elif item.default_factory is not MISSING:
             raise TypeError(f"{cls.__name__}.{item.name}: default factories are not supported")
         (keyword if item.kw_only else positional).append(parameter)
+        namespace[f"_set_{number}_{item.name}"] = cls.__dict__[item.name].__set__
+    every = [item.name for item in fields(cls) if not item.kw_only]
+    every += [item.name for item in fields(cls) if item.kw_only]
     parameters = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
-    body = [f"    _set(self, {item.name!r}, {item.name})" for item in fields(cls)] or ["    pass"]
-    return [f"def _init_{number}({parameters}):", *body]
+    body = [f"    _set_{number}_{item.name}(self, {item.name})" for item in fields(cls)]
+    return [f"def _init_{number}({parameters}):", *(body or ["    pass"]),
+            f"def _make_{number}({', '.join(every)}):", f"    self = _new(_cls_{number})", *body, "    return self"]
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:

@@ -249,7 +249,8 @@ def _tables() -> GrammarTables:
 def _fast_frontend() -> LalrLoop:
     """A parser on the grammar's tables whose callbacks build the AST while parsing."""
     tables = _tables()
-    return LalrLoop(tables, treeless_callbacks(tables.rules), passthrough, position_only_terminals(tables.rules),
+    callbacks = treeless_callbacks(tables.rules, cache_folder=Path(tempfile.gettempdir()))
+    return LalrLoop(tables, callbacks, passthrough, position_only_terminals(tables.rules),
                     _LEXER_CALLBACKS)
 
 

@@ -14,7 +14,7 @@ from re import _constants as _c  # the regular expression parser's own modules (
 from re import _parser as _sre_parse
 from typing import Any
 
-__all__ = ["first_chars", "may_start_with"]
+__all__ = ["first_chars", "may_start_with", "run_chars"]
 
 _MAX_RANGE = 256
 
@@ -52,6 +52,27 @@ def first_chars(pattern: str, flags: Iterable[str]) -> frozenset[str] | None:
     except (_Unknown, re.error, RecursionError):
         return None
     return None if nullable else frozenset(found)
+
+
+def run_chars(pattern: str) -> frozenset[str] | None:
+    """The characters ``c`` when ``pattern`` is exactly a run of one or more of them (``[c]+``, no flags): its
+    match at a position is then the longest run of those characters there. None for any other pattern."""
+    try:
+        items = list(_sre_parse.parse(pattern))
+    except (re.error, RecursionError):
+        return None
+    if len(items) != 1 or items[0][0] is not _c.MAX_REPEAT:
+        return None
+    low, high, body = items[0][1]
+    body = list(body)
+    if low != 1 or high is not _c.MAXREPEAT or len(body) != 1:
+        return None
+    op, argument = body[0]
+    if op is _c.LITERAL:
+        return frozenset(chr(argument))
+    if op is _c.IN and argument and all(kind is _c.LITERAL for kind, _ in argument):
+        return frozenset(chr(value) for _, value in argument)
+    return None
 
 
 def _first_sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:

@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kpl.dsl.regex_start import first_chars, may_start_with
+from kpl.dsl.regex_start import first_chars, may_start_with, run_chars
 
 __all__ = ["BARE", "IGNORED", "KEPT", "NAME", "Lexicon", "StateLexer"]
 
@@ -60,7 +60,9 @@ class StateLexer:
       (keywords included) that travel as a position only.
 
     A terminal the match may give that is missing from ``how`` is not this state's to accept: the loop asks
-    ``own()``, the lexer of the state's own terminals, instead."""
+    ``retry(char)`` for the lexer of the state's own terminals instead, which also makes this state read
+    tokens beginning with ``char`` with its own pattern from then on (the own lexer's answer is always the
+    state's true one; only its patterns cost more to compile, so they are used where the shared ones failed)."""
 
     __slots__ = ("_own", "bare", "blanks", "extra", "first", "how", "skip")
 
@@ -68,7 +70,7 @@ class StateLexer:
                  own: Callable[[], StateLexer] | None) -> None:
         self.blanks = scanner.blanks
         self.skip = scanner.skip
-        self.first = scanner.first
+        self.first: dict[str, _Match] = scanner.first if own is None else _Overlay(scanner.first)
         self.how = how
         self.extra = extra
         self.bare = bare
@@ -85,7 +87,7 @@ class StateLexer:
         lexer: StateLexer = self
         found = lexer.first[text[pos]](text, pos)
         if found is None or found.lastgroup not in lexer.how:
-            lexer = self.own()
+            lexer = self.retry(text[pos])
             found = lexer.first[text[pos]](text, pos)
             if found is None:
                 return None
@@ -102,6 +104,14 @@ class StateLexer:
         built = self._own()
         self._own = lambda: built
         return built
+
+    def retry(self, char: str) -> StateLexer:
+        """The lexer of the state's own terminals, for a token beginning with ``char`` that this one could not
+        read; tokens beginning with ``char`` are read with its pattern from now on."""
+        own = self.own()
+        if own is not self:
+            self.first[char] = own.first[char]
+        return own
 
 
 class Lexicon:
@@ -126,6 +136,9 @@ class Lexicon:
         if any(name in self._callbacks for names in self._covers.values() for name in names):
             raise ValueError("a name terminal with both keywords and a callback is not supported by the parse loop")
         self._blank = self._blank_pattern()
+        # Whether a run of blanks is exactly a run of their first characters (``[ \t\n]+``): then a blank
+        # followed by a character that cannot begin one is a whole run, and the loop steps over it alone.
+        self.blank_runs = self._blank is not None and run_chars(self._blank) == first_chars(self._blank, ())
         self._may_begin_blank = {t.name: self._begins_blank(t) for t in terminals}
         self._firsts = {t.name: _first_chars(t) for t in terminals}
         self._compiled: dict[str, _Match] = {}
@@ -255,6 +268,18 @@ class _ByFirstChar(dict[str, _Match]):
     def __missing__(self, char: str) -> _Match:
         kept = [t for t in self._terminals if (chars := self._firsts[t.name]) is None or char in chars]
         found = self[char] = self._compile(kept)
+        return found
+
+
+class _Overlay(dict[str, _Match]):
+    """A state's patterns per first character: the shared lexer's, except where the state put its own."""
+
+    def __init__(self, shared: dict[str, _Match]) -> None:
+        super().__init__()
+        self.shared = shared
+
+    def __missing__(self, char: str) -> _Match:
+        found = self[char] = self.shared[char]
         return found
 
 

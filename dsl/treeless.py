@@ -14,10 +14,12 @@ A tuple is the cheapest object Python builds, and no built value ever reaches th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from kpl.dsl.builder import BUILDER, CHAIN_RULES, EXTRA_LEVELS, is_token
 from kpl.dsl.grammar_tables import RuleShape
+from kpl.dsl.reductions import ReductionSpec, compile_reductions
 from kpl.dsl.source import NO_SPAN, Span
 
 __all__ = ["Callback", "located_value", "passthrough", "position_only_terminals", "treeless_callbacks"]
@@ -44,14 +46,36 @@ def located_value(result: Any) -> tuple[Any, int, int]:
     return (result[0], result[3], result[4]) if type(result) is tuple else (result, 0, 0)
 
 
-def treeless_callbacks(rules: Iterable[RuleShape]) -> list[Callback]:
+def treeless_callbacks(rules: Iterable[RuleShape], *, compiled: bool = True,
+                       cache_folder: Path | None = None) -> list[Callback]:
     """Parser callbacks that build the AST while parsing (no Lark tree), with the same children and
     spans as ``ToAst`` over a tree built with ``propagate_positions`` and ``maybe_placeholders``.
 
     Lark's own inline transformers cannot see positions, so this mirrors its tree builder: anonymous
     tokens are filtered out, ``None`` fills each absent ``[optional]``, ``_rule`` children are spliced
-    and a ``?rule`` left with one child is that child (its extent widened to the rule's tokens)."""
-    return [_rule_callback(rule) for rule in rules]
+    and a ``?rule`` left with one child is that child (its extent widened to the rule's tokens).
+
+    Rules of the common shapes get a callback compiled for their symbols (:mod:`kpl.dsl.reductions`); with
+    ``compiled=False`` every rule keeps the generic one (the two give the same values); their code is kept in
+    ``cache_folder`` when one is given."""
+    listed = list(rules)
+    callbacks = [_rule_callback(rule) for rule in listed]
+    if compiled:
+        specs = {index: spec for index, rule in enumerate(listed)
+                 if callbacks[index] is not passthrough and (spec := _spec(rule)) is not None}
+        for index, callback in compile_reductions(specs, listed, position_only_terminals(listed),
+                                                      cache_folder).items():
+            callbacks[index] = callback
+    return callbacks
+
+
+def _spec(rule: RuleShape) -> ReductionSpec | None:
+    plan, trailing = _plan(rule)
+    name = rule.alias or rule.name
+    build = None if name.startswith("_") else getattr(BUILDER, name, None)
+    if build is not None and len(rule.expansion) == 1 and rule.expansion[0][1] and plan == [(0, 0, False)]:
+        return None  # a rule of one kept token: ``_one_token`` already does the least
+    return ReductionSpec(rule, plan, trailing, build, _extra_levels(name))
 
 
 def position_only_terminals(rules: Iterable[RuleShape]) -> frozenset[str]:
@@ -118,7 +142,10 @@ def _one_token(build: Callable[[Span, list[Any]], Any]) -> Callback:
     def callback(matched: list[Any]) -> Any:
         token = matched[0]
         start, end = token.start_pos, token.end_pos
-        return build(_span(start, end), matched), start, end, 1, 1
+        span: Span = _new_object(Span)  # ``_span`` inline: this runs for every name and literal
+        _set_start(span, start)
+        _set_end(span, end)
+        return build(span, matched), start, end, 1, 1
 
     return callback
 

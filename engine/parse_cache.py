@@ -41,7 +41,8 @@ __all__ = ["ParseCache", "ParseCacheError", "cache_key", "decode", "default_cach
 FORMAT = b"kpl-parse-cache/1\n"
 _DSL_FILES = (
     "grammar.lark", "ast.py", "parser.py", "transformer.py", "builder.py", "treeless.py", "lalr_loop.py",
-    "state_lexers.py", "grammar_tables.py", "nodes.py", "regex_start.py", "source.py", "diagnostics.py",
+    "state_lexers.py", "grammar_tables.py", "nodes.py", "regex_start.py", "reductions.py", "source.py",
+    "diagnostics.py",
 )
 _SOURCE_ID = "source"
 
