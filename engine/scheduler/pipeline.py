@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import repeat
-from operator import attrgetter, itemgetter
+from itertools import compress, repeat
+from operator import attrgetter, itemgetter, not_
 from typing import Any, TypeVar, cast
 
 from kpl.engine.features import MULTIPLE_POD_TEMPLATES_SCHEDULING, FeatureGates
@@ -587,10 +587,10 @@ def _stage_explanations(
     explained = list(shared.unfeasible_rows(context.spec, observed, partial(_unfeasible_rows, context.views, shared)))
     positions = shared.positions
     # A candidate passed the filters, so it is not being deleted.
-    rows = [(d.name, "", "", False, d.score, d.allocatable_replicas, d.available_replicas, d.overflow_order, False,
-             None) for d in details]
-    for row, explanation in zip(rows, shared.intern_rows(rows, ClusterExplanation), strict=True):
-        explained[positions[row[0]]] = explanation
+    names = list(map(_NAME, details))
+    rows = list(zip(names, repeat(""), repeat(""), repeat(False), map(_SCORE, details), map(_ALLOCATABLE, details),
+                    map(_AVAILABLE, details), map(_OVERFLOW, details), repeat(False), repeat(None)))
+    _place(explained, map(positions.__getitem__, names), shared.intern_rows(rows, ClusterExplanation))
     return tuple(explained)
 
 
@@ -758,22 +758,21 @@ def _stage_marked(
     keys = list(zip(names, replicas, strict=True))
     rows = stage.rows if stage.parent_rows is None else stage.parent_rows
     looked: list[ClusterExplanation | None] = list(map(rows.get, keys))
-    own = stage.own
-    if all(looked):
-        found = cast(list[ClusterExplanation], looked)
-    else:
-        found = shared.intern_rows(_selected_rows(selected, names, replicas), ClusterExplanation)
-        # The binding's own clusters (previous, evicting) have details of their own: never in the shared rows.
-        rows.update(zip(keys, found, strict=True) if not own else
-                    ((key, made) for key, made in zip(keys, found, strict=True) if key[0] not in own))
-        own = frozenset()
-    if own:
+    if stage.own:
+        # The binding's own clusters (previous, evicting) have details of their own: never the shared rows.
         where = dict(zip(names, range(len(names)), strict=True))
-        for name in own:
+        for name in stage.own:
             index = where.get(name, -1)
             if index >= 0:
-                found[index] = shared.intern_rows(_selected_rows([selected[index]], [name], [replicas[index]]),
-                                                  ClusterExplanation)[0]
+                looked[index] = shared.intern_rows(
+                    _selected_rows([selected[index]], [name], [replicas[index]]), ClusterExplanation)[0]
+    if not all(looked):
+        missing = list(compress(range(len(looked)), map(not_, looked)))
+        made = shared.intern_rows(_selected_rows([selected[i] for i in missing], [names[i] for i in missing],
+                                                 [replicas[i] for i in missing]), ClusterExplanation)
+        _place(looked, missing, made)
+        rows.update(zip([keys[i] for i in missing], made, strict=True))
+    found = cast(list[ClusterExplanation], looked)
     explained = list(stage.explanations)
     _place(explained, map(shared.positions.__getitem__, names), found)
     return tuple(explained)

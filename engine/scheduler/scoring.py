@@ -6,6 +6,7 @@ A cluster's score is the unweighted sum over the plugins, so in practice it is 0
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from itertools import repeat
 
 from kpl.engine.scheduler.affinity import ClusterView
 
@@ -41,5 +42,7 @@ def score_clusters(
     clusters: Sequence[ClusterView], previous: Collection[str]
 ) -> list[tuple[ClusterView, int]]:
     """Each feasible cluster with its total score, in the given order."""
+    if not previous:
+        return list(zip(clusters, repeat(MIN_CLUSTER_SCORE)))  # every plugin scores 0 without a previous result
     names = frozenset(previous)
     return [(cluster, cluster_score(cluster, names)) for cluster in clusters]
