@@ -22,7 +22,6 @@ from kpl.engine.report import (
     ExplanationIndex,
     PlacementReport,
     ResourceRef,
-    change_json,
     index_explanations,
     report_to_json,
 )
@@ -129,9 +128,9 @@ class _ExplanationText:
         known = self.lists.get(id(items))
         if known is not None and known[0] is items:
             return known[1]
-        parts = list(map(self.by_id.get, map(id, items)))
+        parts: list[str | None] = list(map(self.by_id.get, map(id, items)))
         if None in parts:
-            parts = [make(item) if text is None else text for item, text in zip(items, parts, strict=True)]
+            _fill(items, parts, make)
         text = opening + separator.join(cast("list[str]", parts)) + closing
         self.lists[id(items)] = (items, text)
         return text
@@ -140,7 +139,8 @@ class _ExplanationText:
         key = (explanation.name, explanation.selected, explanation.replicas)
         text = self.changes.get(key)
         if text is None:
-            text = self.changes[key] = encode(change_json(explanation), 5)
+            text = self.changes[key] = _CHANGE % (_STRING(explanation.name), _optional(explanation.replicas),
+                                                  "true" if explanation.selected else "false")
         self.by_id[id(explanation)] = text
         self.kept.append(explanation)
         return text
@@ -163,6 +163,20 @@ class _ExplanationText:
         return text
 
 
+def _fill(items: Sequence[Any], parts: list[str | None], make: Callable[[Any], str]) -> None:
+    """Make the texts not found (the Nones), found by the list's C search: Python work only for new items."""
+    at = parts.index(None)
+    try:
+        while True:
+            parts[at] = make(items[at])
+            at = parts.index(None, at + 1)
+    except ValueError:
+        return
+
+
+_CHANGE = "{" + ",".join("\n" + _INDENT * 6 + f'"{key}": %s' for key in ("cluster", "replicas", "selected")) + (
+    "\n" + _INDENT * 5 + "}")
+"""One change as it sits in a binding's list (five containers deep), keys sorted as :func:`encode` sorts them."""
 _CHANGES_OPEN, _CHANGES_SEP, _CHANGES_CLOSE = "[\n" + _INDENT * 5, ",\n" + _INDENT * 5, "\n" + _INDENT * 4 + "]"
 _TARGETS_OPEN, _TARGETS_SEP, _TARGETS_CLOSE = "[\n" + _INDENT * 4, ",\n" + _INDENT * 4, "\n" + _INDENT * 3 + "]"
 _TARGET_INNER = "\n" + _INDENT * 5
