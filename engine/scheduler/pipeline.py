@@ -38,7 +38,7 @@ from kpl.engine.scheduler.filters import (
     observed_affinity_name,
 )
 from kpl.engine.scheduler.scoring import score_clusters
-from kpl.engine.scheduler.shared import SharedWork, schedule_key, uid_parity
+from kpl.engine.scheduler.shared import SharedWork, schedule_key
 from kpl.engine.scheduler.spread import (
     GroupedClusters,
     group_clusters,
@@ -552,7 +552,7 @@ class _Stage:
     """For a shared stage patched for one changed cluster: the explanations after selection of the stage it was
     patched from; for the same selected clusters and assigned replicas only that cluster's row can differ."""
     assignments: dict[tuple[Any, ...], tuple[TargetCluster, ...]] = field(default_factory=dict, compare=False)
-    """Assignments per selection and what else they read (:func:`_stage_assign`), on a shared stage."""
+    """Duplicated assignments per selection and what else they read (:func:`_stage_assign`), on a shared stage."""
     votes: dict[int, dict[str, int] | None] = field(default_factory=dict, compare=False)
     """Webster's votes per selection (by its identity, one of ``selections``; :func:`selection_votes`)."""
     rows: dict[tuple[str, int | None], ClusterExplanation] = field(default_factory=dict, compare=False)
@@ -656,35 +656,25 @@ def _stage_selection(stage: _Stage, context: _Context) -> Sequence[ClusterDetail
 
 def _stage_assign(stage: _Stage, selected: Sequence[ClusterDetail], context: _Context,
                   status: Mapping[str, Any]) -> Sequence[TargetCluster]:
-    """:func:`_assign`, remembered on a shared stage. A shared stage's bindings have no previous result, and its
-    key fixes the placement and the observed term, so the answer depends only on the selection (one of the
-    stage's), the replicas, whether requirements are given, the components (fixed by the stage's estimate), the
-    gates and the padding option; a divided placement also reads the UID's parity (Webster's tie-breaker) and
-    whether a reschedule is pending (fresh division). Duplicated placements give every selected cluster
-    ``spec.replicas`` whatever those two are."""
+    """:func:`_assign`, remembered on a shared stage for Duplicated placements: every selected cluster then gets
+    ``spec.replicas`` whatever the binding's UID, previous result or status, so the answer depends only on the
+    selection (one of the stage's), the replicas, whether requirements are given, the components (fixed by the
+    stage's estimate), the gates and the padding option."""
     spec = context.spec
     if stage.selections is None:
         return _assign(selected, context, status)
-    key: tuple[Any, ...] = (id(selected), int(spec.get("replicas") or 0), spec.get("replicaRequirements") is not None,
-                            len(spec.get("components") or ()), context.gates.overrides,
-                            context.empty_workload_propagation)
-    duplicated = replica_scheduling_type(spec.get("placement")) == "Duplicated"
-    if not duplicated:
-        resource = spec.get("resource") or {}
-        key += (uid_parity(str(resource.get("uid") or "")),
-                reschedule_required(spec.get("rescheduleTriggeredAt"), status.get("lastScheduledTime")))
+    if replica_scheduling_type(spec.get("placement")) != "Duplicated":
+        # A shared stage's bindings have no previous result, so Webster's votes are fixed by the selection.
+        if id(selected) in stage.votes:
+            votes = stage.votes[id(selected)]
+        else:
+            votes = stage.votes[id(selected)] = selection_votes(selected, spec.get("placement") or {})
+        return _assign(selected, context, status, votes)
+    key = (id(selected), int(spec.get("replicas") or 0), spec.get("replicaRequirements") is not None,
+           len(spec.get("components") or ()), context.gates.overrides, context.empty_workload_propagation)
     found = stage.assignments.get(key)
-    if found is not None:
-        return found
-    if duplicated:
+    if found is None:
         found = stage.assignments[key] = tuple(_assign(selected, context, status))
-        return found
-    # Webster's votes are fixed by the selection too.
-    if id(selected) in stage.votes:
-        votes = stage.votes[id(selected)]
-    else:
-        votes = stage.votes[id(selected)] = selection_votes(selected, spec.get("placement") or {})
-    found = stage.assignments[key] = tuple(_assign(selected, context, status, votes))
     return found
 
 
