@@ -97,7 +97,7 @@ class GrammarTables:
     """The parse table (per state, symbol to action: a shift is the next state, ``>= 0``; a reduction by rule
     ``i`` is ``-1 - i``), start and end states, rules, and the terminals of every group of states."""
 
-    __slots__ = ("end_states", "root", "rules", "start_states", "state_lexers", "states")
+    __slots__ = ("end_states", "key", "root", "rules", "start_states", "state_lexers", "states")
 
     def __init__(self, states: list[dict[str, int]], start_states: dict[str, int], end_states: dict[str, int],
                  rules: list[RuleShape], root: StateTerminals, state_lexers: dict[int, StateTerminals]) -> None:
@@ -107,6 +107,7 @@ class GrammarTables:
         self.rules = rules
         self.root = root
         self.state_lexers = state_lexers
+        self.key = ""  # the hash naming the tables' file ("" for tables taken from a parser in this process)
 
 
 def lark_version() -> str:
@@ -241,9 +242,11 @@ def _decode(data: tuple[Any, ...]) -> GrammarTables:
     root.g_regex_flags, root.use_bytes = flags, use_bytes
     groups = [StateTerminals([shapes[name] for name in names], frozenset(newline_types))
               for names, newline_types in lexers]
-    return GrammarTables(
+    tables = GrammarTables(
         list(states), dict(start_states), dict(end_states),
         [RuleShape(name, alias, tuple(map(tuple, symbols)), keep, expand1, tuple(empty))
          for name, alias, symbols, keep, expand1, empty in rules],
         root, {state: groups[group] for state, group in state_lexers.items()},
     )
+    tables.key = str(data[1])
+    return tables

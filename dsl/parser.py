@@ -249,7 +249,7 @@ def _tables() -> GrammarTables:
 def _fast_frontend() -> LalrLoop:
     """A parser on the grammar's tables whose callbacks build the AST while parsing."""
     tables = _tables()
-    callbacks = treeless_callbacks(tables.rules, cache_folder=Path(tempfile.gettempdir()))
+    callbacks = treeless_callbacks(tables.rules, cache_folder=Path(tempfile.gettempdir()), tables_key=tables.key)
     return LalrLoop(tables, callbacks, passthrough, position_only_terminals(tables.rules),
                     _LEXER_CALLBACKS)
 

@@ -27,7 +27,7 @@ from typing import Any
 from kpl.dsl.grammar_tables import RuleShape, read_owned, write_owned
 from kpl.dsl.source import Span
 
-__all__ = ["ReductionSpec", "compile_reductions", "nullable_rules"]
+__all__ = ["ReductionSpec", "compile_reductions", "load_reductions", "nullable_rules"]
 
 Callback = Callable[[list[Any]], Any]
 Plan = list[tuple[int, int, bool]]  # (index in the matched symbols, Nones before it, splice it)
@@ -65,30 +65,71 @@ def nullable_rules(rules: Iterable[RuleShape]) -> frozenset[str]:
     return frozenset(found)
 
 
+def load_reductions(tables_key: str, folder: Path | None,
+                    build_of: Callable[[int], Callable[[Span, list[Any]], Any] | None]) -> dict[int, Callback] | None:
+    """The compiled callbacks kept in ``folder`` for the tables named ``tables_key`` and this code (the rule
+    methods by index from ``build_of``), without looking at the rules again; None when there are none."""
+    path = _path(folder, tables_key)
+    found = None if path is None else read_owned(path)
+    if not (type(found) is tuple and len(found) == 2 and type(found[0]) is tuple and type(found[1]) is tuple
+            and len(found[0]) == len(found[1]) and all(type(index) is int for index in found[0])
+            and all(type(code) is types.CodeType for code in found[1])):
+        return None
+    try:
+        return _made(list(zip(found[0], found[1], strict=True)), {index: build_of(index) for index in found[0]})
+    except Exception:  # a file that does not make sound functions: compiled again
+        return None
+
+
 def compile_reductions(specs: Mapping[int, ReductionSpec], rules: list[RuleShape], position_only: frozenset[str],
-                       cache_folder: Path | None = None) -> dict[int, Callback]:
+                       cache_folder: Path | None = None, tables_key: str = "") -> dict[int, Callback]:
     """Compiled callbacks of the rules (by index) whose shape allows one; the others are left out. With
-    ``cache_folder`` the compiled code is read from (or written to) a file there named by a hash of everything
-    the code is made from: the rules' shapes, the methods they call and this module's own text."""
+    ``cache_folder`` the compiled code is written to (or, without ``tables_key``, read from) a file there named
+    by a hash of everything it is made from: the tables' key and the code that reads them, else the rules'
+    shapes, the methods they call and this module's own text."""
     nullable = nullable_rules(rules)
     inlining = frozenset(rule.name for rule in rules if rule.expand1)
     chosen = [(index, spec) for index, spec in specs.items() if _compilable(spec, nullable, inlining)]
-    namespace: dict[str, Any] = {"_new": object.__new__, "_Span": Span, "_set_start": _set_start,
-                                 "_set_end": _set_end}
-    for index, spec in chosen:
-        namespace[f"_build_{index}"] = spec.build
-    path = None if cache_folder is None else cache_folder / f".kpl_reductions_{_key(chosen, position_only)}.marshal"
-    found = None if path is None else read_owned(path)
-    if type(found) is tuple and len(found) == len(chosen) and all(type(code) is types.CodeType for code in found):
-        codes: list[types.CodeType] = list(found)
+    path = _path(cache_folder, tables_key) if tables_key else None
+    if path is None and cache_folder is not None:
+        path = cache_folder / f".kpl_reductions_{_key(chosen, position_only)}.marshal"
+    found = None if path is None or tables_key else read_owned(path)
+    if (type(found) is tuple and len(found) == 2 and type(found[1]) is tuple and len(found[1]) == len(chosen)
+            and all(type(code) is types.CodeType for code in found[1])):
+        codes: list[types.CodeType] = list(found[1])
     else:  # each function compiled apart: Python compiles one module of them all many times slower
         codes = [compile("\n".join(_source(index, spec, position_only)), "<kpl reductions>", "exec")
                  for index, spec in chosen]
         if path is not None:
-            write_owned(path, tuple(codes))
-    for code in codes:
+            write_owned(path, (tuple(index for index, _ in chosen), tuple(codes)))
+    return _made([(index, code) for (index, _), code in zip(chosen, codes, strict=True)],
+                 {index: spec.build for index, spec in chosen})
+
+
+def _made(codes: list[tuple[int, types.CodeType]],
+          builds: Mapping[int, Callable[[Span, list[Any]], Any] | None]) -> dict[int, Callback]:
+    namespace: dict[str, Any] = {"_new": object.__new__, "_Span": Span, "_set_start": _set_start,
+                                 "_set_end": _set_end}
+    for index, build in builds.items():
+        namespace[f"_build_{index}"] = build
+    for _, code in codes:
         exec(code, namespace)
-    return {index: namespace[f"_reduce_{index}"] for index, _ in chosen}
+    return {index: namespace[f"_reduce_{index}"] for index, _ in codes}
+
+
+def _path(folder: Path | None, tables_key: str) -> Path | None:
+    """Where the code made from the tables named ``tables_key`` by this code is kept (the modules it is made
+    with are part of the name: this one, the callbacks' plans and the rule methods)."""
+    if folder is None or not tables_key:
+        return None
+    digest = hashlib.sha256(f"{_FORMAT}\0{sys.implementation.cache_tag}\0{tables_key}\0".encode())
+    here = Path(__file__)
+    try:
+        for name in (here.name, "treeless.py", "builder.py"):
+            digest.update(here.with_name(name).read_bytes() + b"\0")
+    except OSError:
+        return None
+    return folder / f".kpl_reductions_{digest.hexdigest()[:32]}.marshal"
 
 
 def _key(chosen: list[tuple[int, ReductionSpec]], position_only: frozenset[str]) -> str:

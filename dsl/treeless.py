@@ -19,7 +19,7 @@ from typing import Any
 
 from kpl.dsl.builder import BUILDER, CHAIN_RULES, EXTRA_LEVELS, is_token
 from kpl.dsl.grammar_tables import RuleShape
-from kpl.dsl.reductions import ReductionSpec, compile_reductions
+from kpl.dsl.reductions import ReductionSpec, compile_reductions, load_reductions
 from kpl.dsl.source import NO_SPAN, Span
 
 __all__ = ["Callback", "located_value", "passthrough", "position_only_terminals", "treeless_callbacks"]
@@ -46,8 +46,8 @@ def located_value(result: Any) -> tuple[Any, int, int]:
     return (result[0], result[3], result[4]) if type(result) is tuple else (result, 0, 0)
 
 
-def treeless_callbacks(rules: Iterable[RuleShape], *, compiled: bool = True,
-                       cache_folder: Path | None = None) -> list[Callback]:
+def treeless_callbacks(rules: Iterable[RuleShape], *, compiled: bool = True, cache_folder: Path | None = None,
+                       tables_key: str = "") -> list[Callback]:
     """Parser callbacks that build the AST while parsing (no Lark tree), with the same children and
     spans as ``ToAst`` over a tree built with ``propagate_positions`` and ``maybe_placeholders``.
 
@@ -57,25 +57,34 @@ def treeless_callbacks(rules: Iterable[RuleShape], *, compiled: bool = True,
 
     Rules of the common shapes get a callback compiled for their symbols (:mod:`kpl.dsl.reductions`); with
     ``compiled=False`` every rule keeps the generic one (the two give the same values); their code is kept in
-    ``cache_folder`` when one is given."""
+    ``cache_folder`` when one is given, found again by ``tables_key`` (the tables' own key) without the rules
+    being looked at."""
     listed = list(rules)
+    if compiled and tables_key:
+        found = load_reductions(tables_key, cache_folder, lambda index: _build_of(listed[index]))
+        if found is not None:
+            return [found.get(index) or _rule_callback(rule) for index, rule in enumerate(listed)]
     callbacks = [_rule_callback(rule) for rule in listed]
     if compiled:
         specs = {index: spec for index, rule in enumerate(listed)
                  if callbacks[index] is not passthrough and (spec := _spec(rule)) is not None}
-        for index, callback in compile_reductions(specs, listed, position_only_terminals(listed),
-                                                      cache_folder).items():
+        made = compile_reductions(specs, listed, position_only_terminals(listed), cache_folder, tables_key)
+        for index, callback in made.items():
             callbacks[index] = callback
     return callbacks
 
 
+def _build_of(rule: RuleShape) -> Callable[[Span, list[Any]], Any] | None:
+    name = rule.alias or rule.name
+    return None if name.startswith("_") else getattr(BUILDER, name, None)
+
+
 def _spec(rule: RuleShape) -> ReductionSpec | None:
     plan, trailing = _plan(rule)
-    name = rule.alias or rule.name
-    build = None if name.startswith("_") else getattr(BUILDER, name, None)
+    build = _build_of(rule)
     if build is not None and len(rule.expansion) == 1 and rule.expansion[0][1] and plan == [(0, 0, False)]:
         return None  # a rule of one kept token: ``_one_token`` already does the least
-    return ReductionSpec(rule, plan, trailing, build, _extra_levels(name))
+    return ReductionSpec(rule, plan, trailing, build, _extra_levels(rule.alias or rule.name))
 
 
 def position_only_terminals(rules: Iterable[RuleShape]) -> frozenset[str]:

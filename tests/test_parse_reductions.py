@@ -165,3 +165,21 @@ def test_a_cached_file_of_other_code_is_not_used(tmp_path: Path) -> None:
                     parser_module._LEXER_CALLBACKS)
     text = "interpreter a.io/v1 K {\n  replicas = .spec.x ?? 1\n}\n"
     assert plain(loop.parse(text, "start")[0]) == plain(_COMPILED_LOOP.parse(text, "start")[0])
+
+
+def test_code_found_by_the_tables_key_is_used_without_the_rules(tmp_path: Path) -> None:
+    tables = parser_module._tables()
+    assert tables.key
+    first = treeless_callbacks(tables.rules, cache_folder=tmp_path, tables_key=tables.key)
+    (path,) = tmp_path.glob(".kpl_reductions_*.marshal")
+    again = treeless_callbacks(tables.rules, cache_folder=tmp_path, tables_key=tables.key)
+    assert [c.__code__.co_code for c in again] == [c.__code__.co_code for c in first]
+    assert [c.__code__.co_code for c in again] == [
+        c.__code__.co_code for c in treeless_callbacks(tables.rules, cache_folder=tmp_path)]
+    other = treeless_callbacks(tables.rules, cache_folder=tmp_path, tables_key="other grammar")
+    assert len(list(tmp_path.glob(".kpl_reductions_*.marshal"))) == 3  # by key, by shapes, other key
+    assert [c.__code__.co_code for c in other] == [c.__code__.co_code for c in first]
+    for damage in (b"not marshal data", __import__("marshal").dumps(((10**6,), (first[0].__code__,)))):
+        path.write_bytes(damage)
+        damaged = treeless_callbacks(tables.rules, cache_folder=tmp_path, tables_key=tables.key)
+        assert [c.__code__.co_code for c in damaged] == [c.__code__.co_code for c in first]
