@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, cast
 
@@ -210,20 +211,15 @@ _FIELDS = attrgetter("name", "filter_plugin", "reason", "skipped_deleting", "sco
 """Every field of a ClusterExplanation but ``selected`` and ``replicas``: what its table entry is found by."""
 
 
-_CHANGED = 1 << 62
-"""Added to the number of an explanation that selects its cluster or gives replicas, so one identity lookup
-tells both its table position and whether it is one of the binding's own changes."""
-
-
 class _Indexer:
     """Builds an :class:`ExplanationIndex`; explanations are found by identity first (the scheduler shares
     equal ones), then by value, and a list by identity first, then position by position."""
 
-    __slots__ = ("by_value", "kept", "lists", "numbers", "set_ids", "table")
+    __slots__ = ("by_value", "changed", "kept", "lists", "numbers", "set_ids", "table")
 
     def __init__(self) -> None:
-        # id of an explanation met -> its table position (plus _CHANGED when it is a change)
-        self.numbers: dict[int, int] = {}
+        self.numbers: dict[int, int] = {}  # id of an explanation met -> its table position
+        self.changed: set[int] = set()  # ids of explanations met that select their cluster or give replicas
         self.kept: list[ClusterExplanation] = []  # holds every explanation met, so its id stays its own
         self.by_value: dict[tuple[Any, ...], int] = {}
         self.lists: dict[int, tuple[tuple[ClusterExplanation, ...], _Reference | None]] = {}
@@ -237,10 +233,10 @@ class _Indexer:
         if number is None:
             number = self.by_value[key] = len(self.table)
             self.table.append(replace(found, selected=False, replicas=None) if changed else found)
-        if changed:
-            number += _CHANGED
         self.numbers[id(found)] = number
         self.kept.append(found)
+        if changed:
+            self.changed.add(id(found))
         return number
 
     def _fill(self, explanations: Sequence[ClusterExplanation], positions: list[int | None]) -> None:
@@ -254,32 +250,18 @@ class _Indexer:
         except ValueError:
             return
 
-    @staticmethod
-    def _changes(explanations: Sequence[ClusterExplanation], positions: list[int]) -> tuple[ClusterExplanation, ...]:
-        """The changes among the explanations (numbers at or past _CHANGED), their numbers made table positions."""
-        flags = list(map(_CHANGED.__le__, positions))
-        changes: list[ClusterExplanation] = []
-        at = flags.index(True)
-        try:
-            while True:
-                positions[at] -= _CHANGED
-                changes.append(explanations[at])
-                at = flags.index(True, at + 1)
-        except ValueError:
-            return tuple(changes)
-
     def reference(self, explanations: tuple[ClusterExplanation, ...]) -> _Reference | None:
         if not explanations:
             return None
         known = self.lists.get(id(explanations))
         if known is not None:
             return known[1]
-        positions: list[int | None] = list(map(self.numbers.get, map(id, explanations)))
+        ids = list(map(id, explanations))
+        positions: list[int | None] = list(map(self.numbers.get, ids))
         if None in positions:
             self._fill(explanations, positions)
-        numbers = cast("list[int]", positions)
-        changes = self._changes(explanations, numbers) if max(numbers) >= _CHANGED else ()
-        key = tuple(numbers)
+        changes = tuple(compress(explanations, map(self.changed.__contains__, ids)))
+        key = tuple(cast("list[int]", positions))
         number = self.set_ids.get(key)
         if number is None:
             number = self.set_ids[key] = len(self.set_ids)
