@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -786,9 +785,10 @@ def _selected_rows(selected: Sequence[ClusterDetail], names: Sequence[str],
 
 
 def _place(items: list[_T], positions: Iterable[int], values: Iterable[_T]) -> None:
-    """``items[position] = value`` for each pair, in one pass of C loops."""
-    setter: Callable[[int, _T], None] = items.__setitem__
-    deque(map(setter, positions, values), maxlen=0)
+    """``items[position] = value`` for each pair (a loop: calling ``items.__setitem__`` through ``map`` goes
+    through a slot wrapper and costs about twice as much)."""
+    for position, value in zip(positions, values, strict=True):
+        items[position] = value
 
 
 _NAME = attrgetter("name")
