@@ -13,12 +13,13 @@ checked against ``json.dumps`` in the tests.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
 from kpl.engine.report import (
     BindingReport,
+    ClusterReport,
     ExplanationIndex,
     PlacementReport,
     ResourceRef,
@@ -283,7 +284,34 @@ def _table(index: ExplanationIndex) -> Iterator[str]:
         yield _explanation_text(found)
 
 
-def _listed(pieces: Iterator[str]) -> Iterator[str]:
+_CLUSTER = "{" + ",".join("\n" + _INDENT * 3 + f'"{key}": %s' for key in (
+    "bindings", "cluster", "free", "replicas", "requests")) + "\n" + _INDENT * 2 + "}"
+
+
+def _cluster_text(cluster: ClusterReport) -> str:
+    """One entry of ``clusters`` (two containers deep) as :func:`encode` writes ``cluster.to_json()``."""
+    return _CLUSTER % (_strings(cluster.bindings, 3), _STRING(cluster.name),
+                       "null" if cluster.free is None else _quantities(cluster.free, 3),
+                       int.__repr__(cluster.replicas), _quantities(cluster.requests, 3))
+
+
+def _strings(values: Sequence[str], level: int) -> str:
+    if not values:
+        return "[]"
+    inner = "\n" + _INDENT * (level + 1)
+    return "[" + inner + ("," + inner).join(map(_STRING, values)) + "\n" + _INDENT * level + "]"
+
+
+def _quantities(values: Mapping[str, Any], level: int) -> str:
+    if not values:
+        return "{}"
+    inner = "\n" + _INDENT * (level + 1)
+    return "{" + inner + ("," + inner).join(
+        _STRING(name) + ": " + _STRING(str(value)) for name, value in sorted(values.items())) + (
+        "\n" + _INDENT * level + "}")
+
+
+def _listed(pieces: Iterable[str]) -> Iterator[str]:
     """The pieces (items one container deep) as a JSON list, in pieces."""
     empty = True
     for piece in pieces:
@@ -295,8 +323,9 @@ def _listed(pieces: Iterator[str]) -> Iterator[str]:
 def iter_report_json(report: PlacementReport) -> Iterator[str]:
     """The JSON report (as :func:`kpl.engine.report.render_json` gives it) in pieces, in order."""
     index = index_explanations(report.bindings)
-    streamed = {"bindings": lambda: _bindings(report, index), "clusterExplanations": lambda: _table(index),
-                "explanationSets": lambda: _sets(index)}
+    streamed: dict[str, Callable[[], Iterable[str]]] = {
+        "bindings": lambda: _bindings(report, index), "clusterExplanations": lambda: _table(index),
+        "explanationSets": lambda: _sets(index), "clusters": lambda: map(_cluster_text, report.clusters)}
     inner = "\n" + _INDENT
     yield "{"
     for position, (key, value) in enumerate(_items(report)):

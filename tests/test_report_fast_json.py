@@ -14,8 +14,17 @@ from hypothesis import strategies as st
 from kpl.engine.bindings import Interpretation
 from kpl.engine.features import FeatureGates
 from kpl.engine.plan import Plan, load_plan_inputs
-from kpl.engine.report import explanation_json, index_explanations
-from kpl.engine.report_json import Raw, _binding_text, _explanation_text, _ExplanationText, _target_text, encode
+from kpl.engine.quantity import parse_quantity
+from kpl.engine.report import ClusterReport, explanation_json, index_explanations
+from kpl.engine.report_json import (
+    Raw,
+    _binding_text,
+    _cluster_text,
+    _explanation_text,
+    _ExplanationText,
+    _target_text,
+    encode,
+)
 from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure
 from kpl.engine.scheduler.types import TargetCluster, TargetComponent
 
@@ -92,3 +101,15 @@ def test_a_binding_is_what_the_encoder_writes() -> None:
     for binding in [*report.bindings, *report.bindings, *extra]:
         for reference in ("null", encode({"changes": [], "set": 3}, 3)):
             assert _binding_text(binding, reference, cache) == encode(binding.to_json(Raw(reference)), 2)
+
+
+QUANTITIES = st.sampled_from(["0", "100m", "1.5", "2Gi", "512Mi", "3e3", "-1"]).map(parse_quantity)
+clusters = st.builds(ClusterReport, TEXT, st.integers(-2, 10**6), st.lists(TEXT, max_size=4).map(tuple),
+                     st.dictionaries(st.sampled_from(["cpu", "memory", "pods", 'a"b']), QUANTITIES, max_size=3),
+                     st.none() | st.dictionaries(st.sampled_from(["cpu", "memory", "pods"]), QUANTITIES, max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(clusters)
+def test_a_cluster_entry_is_what_the_encoder_writes(cluster: ClusterReport) -> None:
+    assert _cluster_text(cluster) == encode(cluster.to_json(), 2)
