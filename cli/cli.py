@@ -218,14 +218,14 @@ def main(argv: list[str] | None = None) -> int:
 
     Run as the program (``argv`` None), a command that marked its work done (:func:`allow_quick_exit`) ends
     the process as soon as its output is flushed, without the interpreter's last collection and teardown."""
-    marks: dict[str, bool] = {}
+    marks: dict[str, object] = {}
     code = _run(argv, marks)
-    if argv is None and marks.get(QUICK_EXIT):
+    if argv is None and QUICK_EXIT in marks:
         quick_exit(code)
     return code
 
 
-def _run(argv: list[str] | None, marks: dict[str, bool]) -> int:
+def _run(argv: list[str] | None, marks: dict[str, object]) -> int:
     try:
         cli.main(args=argv, prog_name="kpl", standalone_mode=False, obj=marks)
     except click.exceptions.Exit as done:

@@ -31,13 +31,14 @@ QUICK_EXIT = "kpl.quick_exit"
 """The mark a command leaves in the root context's ``obj`` when the process may end without teardown."""
 
 
-def allow_quick_exit() -> None:
+def allow_quick_exit(*keep: object) -> None:
     """Let :func:`kpl.cli.main`, run as the program, end the process once this command's output is flushed:
-    everything it built is then dropped at once (no final collection, no object freed one by one)."""
+    everything it built is then dropped at once (no final collection, no object freed one by one). ``keep``
+    (the command's large results) is held until then, so leaving the command's frame does not free it."""
     ctx = click.get_current_context(silent=True)
     marks = None if ctx is None else ctx.find_root().obj
     if isinstance(marks, dict):
-        marks[QUICK_EXIT] = True
+        marks[QUICK_EXIT] = keep
 
 
 def quick_exit(code: int) -> None:

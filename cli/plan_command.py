@@ -236,5 +236,5 @@ def plan(policies: tuple[Path, ...], snapshots: tuple[Path, ...], feature_gates:
         _watch(compiled, report, [*policies, *snapshots], reload, interval, max_cycles)
         raise SystemExit(EXIT_OK)
     code = _exit_code(report, loaded.policy_errors, detailed_exitcode)
-    allow_quick_exit()
+    allow_quick_exit(compiled, report, loaded)
     raise SystemExit(code)
