@@ -430,30 +430,6 @@ class _Context:
         return cls(spec, views, gates, estimate, padded, previous, evicting, shared)
 
 
-def _explanation_rows(
-    rejected: Sequence[tuple[ClusterView, FilterOutcome]],
-    views: Sequence[ClusterView],
-    details: Sequence[ClusterDetail],
-    selected: Sequence[ClusterDetail],
-    targets: Sequence[TargetCluster] | None,
-) -> Iterable[tuple[Any, ...]]:
-    """The fields of each cluster's explanation, in fleet order."""
-    failures = {view.name: outcome for view, outcome in rejected}
-    by_name = {detail.name: detail for detail in details}
-    chosen = {detail.name for detail in selected}
-    assigned = {target.name: target.replicas for target in targets or ()}
-    for view in views:
-        name = view.name
-        detail = by_name.get(name)
-        if detail is not None:
-            yield (name, "", "", view.deleting, detail.score, detail.allocatable_replicas,
-                   detail.available_replicas, detail.overflow_order, name in chosen, assigned.get(name))
-            continue
-        outcome = failures.get(name)
-        plugin, reason = (outcome.plugin, outcome.reason) if outcome else ("", "")
-        yield (name, plugin, reason, view.deleting, None, None, None, None, name in chosen, assigned.get(name))
-
-
 def _explain(
     rejected: Sequence[tuple[ClusterView, FilterOutcome]],
     views: Sequence[ClusterView],
@@ -466,20 +442,23 @@ def _explain(
     if shared is None:
         return tuple(ClusterExplanation(*fields) for fields in _explanation_rows(
             rejected, views, details, selected, targets))
-    return tuple(shared.intern_rows(_fleet_rows(rejected, views, details, selected, targets, shared.positions),
-                                    ClusterExplanation))
+    rows = _explanation_rows(rejected, views, details, selected, targets, shared.positions)
+    return tuple(shared.intern_rows(rows, ClusterExplanation))
 
 
-def _fleet_rows(
+def _explanation_rows(
     rejected: Sequence[tuple[ClusterView, FilterOutcome]],
     views: Sequence[ClusterView],
     details: Sequence[ClusterDetail],
     selected: Sequence[ClusterDetail],
     targets: Sequence[TargetCluster] | None,
-    positions: Mapping[str, int],
+    positions: Mapping[str, int] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """:func:`_explanation_rows` of the fleet's own views (``positions`` gives each name's place), in C loops:
-    every cluster as skipped, then the rejected ones and the candidates put in their places."""
+    """The fields of each cluster's explanation, in the order of ``views`` (``positions`` gives each name's
+    place there, the fleet's own when the views are the fleet's), in C loops: every cluster as skipped, then
+    the rejected ones and the candidates (all among ``views``) put in their places."""
+    if positions is None:
+        positions = {view.name: index for index, view in enumerate(views)}
     nothing = repeat(None)
     rows = list(zip(map(_NAME, views), repeat(""), repeat(""), map(_DELETING, views), nothing, nothing, nothing,
                     nothing, repeat(False), nothing))
