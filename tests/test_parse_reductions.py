@@ -148,9 +148,12 @@ def test_compiled_code_is_kept_and_a_bad_file_is_ignored(tmp_path: Path) -> None
     kept[0].write_bytes(b"not marshal data")
     damaged = treeless_callbacks(tables.rules, cache_folder=tmp_path)
     assert [c.__code__.co_code for c in damaged] == [c.__code__.co_code for c in first]
-    loop = LalrLoop(tables, damaged, passthrough, position_only_terminals(tables.rules),
+    _assert_parses_as_compiled(tables, damaged, "quota q in namespace a {\n  overall { cpu = 1 }\n}\n")
+
+
+def _assert_parses_as_compiled(tables: Any, callbacks: Any, text: str) -> None:
+    loop = LalrLoop(tables, callbacks, passthrough, position_only_terminals(tables.rules),
                     parser_module._LEXER_CALLBACKS)
-    text = "quota q in namespace a {\n  overall { cpu = 1 }\n}\n"
     assert plain(loop.parse(text, "start")[0]) == plain(_COMPILED_LOOP.parse(text, "start")[0])
 
 
@@ -163,10 +166,7 @@ def test_a_cached_file_of_other_code_is_not_used(tmp_path: Path) -> None:
     codes = marshal.loads(path.read_bytes())
     path.write_bytes(marshal.dumps(codes[:-1]))  # one function short: not this source's code
     callbacks = treeless_callbacks(tables.rules, cache_folder=tmp_path)
-    loop = LalrLoop(tables, callbacks, passthrough, position_only_terminals(tables.rules),
-                    parser_module._LEXER_CALLBACKS)
-    text = "interpreter a.io/v1 K {\n  replicas = .spec.x ?? 1\n}\n"
-    assert plain(loop.parse(text, "start")[0]) == plain(_COMPILED_LOOP.parse(text, "start")[0])
+    _assert_parses_as_compiled(tables, callbacks, "interpreter a.io/v1 K {\n  replicas = .spec.x ?? 1\n}\n")
 
 
 def test_code_found_by_the_tables_key_is_used_without_the_rules(tmp_path: Path) -> None:
