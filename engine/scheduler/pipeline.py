@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress, repeat
@@ -475,10 +475,16 @@ def _explanation_rows(
         chosen = frozenset(map(_NAME, selected))
         names = list(map(_NAME, details))
         where = list(map(positions.__getitem__, names))
-        _place(rows, where, zip(names, repeat(""), repeat(""), map(_DELETING, map(views.__getitem__, where)),
-                                map(_SCORE, details), map(_ALLOCATABLE, details), map(_AVAILABLE, details),
-                                map(_OVERFLOW, details), map(chosen.__contains__, names), map(assigned.get, names)))
+        _place(rows, where, _candidate_rows(details, names, map(_DELETING, map(views.__getitem__, where)),
+                                            map(chosen.__contains__, names), map(assigned.get, names)))
     return rows
+
+
+def _candidate_rows(details: Sequence[ClusterDetail], names: Iterable[str], deleting: Iterable[bool],
+                    selected: Iterable[bool], replicas: Iterable[int | None]) -> Iterator[tuple[Any, ...]]:
+    """The explanation fields of candidates (``names`` are theirs), which passed every filter."""
+    return zip(names, repeat(""), repeat(""), deleting, map(_SCORE, details), map(_ALLOCATABLE, details),
+               map(_AVAILABLE, details), map(_OVERFLOW, details), selected, replicas)
 
 
 def run_algorithm(context: _Context, status: Mapping[str, Any]) -> Attempt:
@@ -566,8 +572,7 @@ def _stage_explanations(
     positions = shared.positions
     # A candidate passed the filters, so it is not being deleted.
     names = list(map(_NAME, details))
-    rows = list(zip(names, repeat(""), repeat(""), repeat(False), map(_SCORE, details), map(_ALLOCATABLE, details),
-                    map(_AVAILABLE, details), map(_OVERFLOW, details), repeat(False), repeat(None)))
+    rows = list(_candidate_rows(details, names, repeat(False), repeat(False), repeat(None)))
     _place(explained, map(positions.__getitem__, names), shared.intern_rows(rows, ClusterExplanation))
     return tuple(explained)
 
@@ -708,10 +713,8 @@ def _mark_selected(
 ) -> tuple[ClusterExplanation, ...]:
     if not selected:
         return stage.explanations
-    if stage.marked is None:
-        if stage.parent_rows is not None:
-            return _stage_marked(stage, selected, targets or (), shared)
-        return _marked(stage.explanations, selected, targets, shared)
+    if stage.marked is None:  # patched for one binding from a shared stage
+        return _stage_marked(stage, selected, targets or (), shared)
     # A shared stage's selections are the tuples its ``selections`` keep, so their identity names them.
     given = targets or ()
     key = (id(selected), tuple(map(_NAME, given)), tuple(map(_REPLICAS, given)))
@@ -728,8 +731,9 @@ def _mark_selected(
 def _stage_marked(
     stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster], shared: SharedWork,
 ) -> tuple[ClusterExplanation, ...]:
-    """:func:`_marked` on a shared stage (or one patched from it), each selected cluster's explanation remembered
-    per name and assigned replicas (a name has one detail in the stage's order, so these two fix the row)."""
+    """The stage's explanations with ``selected`` marked selected with the replicas ``targets`` give them, on a
+    shared stage (or one patched from it): each selected cluster's explanation is remembered per name and
+    assigned replicas (a name has one detail in the stage's order, so these two fix the row)."""
     assigned = dict(zip(map(_NAME, targets), map(_REPLICAS, targets), strict=True))
     names = list(map(_NAME, selected))
     replicas = list(map(assigned.get, names))
@@ -758,9 +762,8 @@ def _stage_marked(
 
 def _selected_rows(selected: Sequence[ClusterDetail], names: Sequence[str],
                    replicas: Sequence[int | None]) -> list[tuple[Any, ...]]:
-    """The explanation fields of selected clusters given ``replicas`` (as :func:`_explanation_rows`)."""
-    return list(zip(names, repeat(""), repeat(""), repeat(False), map(_SCORE, selected), map(_ALLOCATABLE, selected),
-                    map(_AVAILABLE, selected), map(_OVERFLOW, selected), repeat(True), replicas))
+    """The explanation fields of selected clusters given ``replicas``."""
+    return list(_candidate_rows(selected, names, repeat(False), repeat(True), replicas))
 
 
 def _place(items: list[_T], positions: Iterable[int], values: Iterable[_T]) -> None:
@@ -807,22 +810,6 @@ def _carried_marks(
     row = (name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
            detail.overflow_order, True, replicas)
     explained[position] = shared.intern(row, partial(ClusterExplanation, *row))
-    return tuple(explained)
-
-
-def _marked(
-    explanations: tuple[ClusterExplanation, ...], selected: Sequence[ClusterDetail],
-    targets: Sequence[TargetCluster] | None, shared: SharedWork,
-) -> tuple[ClusterExplanation, ...]:
-    """``explanations`` with ``selected`` marked selected with the replicas ``targets`` give them."""
-    if not selected:
-        return explanations
-    explained = list(explanations)
-    given = targets or ()
-    assigned = dict(zip(map(_NAME, given), map(_REPLICAS, given), strict=True))
-    names = list(map(_NAME, selected))
-    found = shared.intern_rows(_selected_rows(selected, names, list(map(assigned.get, names))), ClusterExplanation)
-    _place(explained, map(shared.positions.__getitem__, names), found)
     return tuple(explained)
 
 
