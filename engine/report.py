@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from itertools import compress
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from kpl.engine.bindings import Interpretation, PolicyChoice
 from kpl.engine.plan_failover import FailoverOutcome, failover_text_lines
 from kpl.engine.plan_quota import QuotaOutcome, quota_text_lines
 from kpl.engine.plan_simulate import Simulation, simulation_text_lines
 from kpl.engine.quantity import Quantity, QuantityError
+from kpl.engine.report_index import ExplanationIndex, change_json, explanation_json, index_explanations
 from kpl.engine.scheduler.capacity import ClusterCapacity
 from kpl.engine.scheduler.pipeline import ClusterExplanation, ScheduleFailure, SchedulingCondition
 from kpl.engine.scheduler.types import TargetCluster, targets_to_api
@@ -132,7 +131,7 @@ class BindingReport:
     error: ScheduleFailure | None
     condition: SchedulingCondition | None
     affinity_name: str = ""
-    explanations: tuple[ClusterExplanation, ...] = ()
+    explanations: Sequence[ClusterExplanation] = ()
 
     @property
     def failed(self) -> bool:
@@ -162,119 +161,6 @@ def _interpretation_json(found: Interpretation | None) -> dict[str, Any] | None:
     if found is None:
         return None
     return {"operation": found.operation, "origin": found.origin, "error": found.error}
-
-
-def explanation_json(found: ClusterExplanation) -> dict[str, Any]:
-    return {
-        "cluster": found.name, "filter": found.filter_plugin or None, "reason": found.reason or None,
-        "deleting": found.skipped_deleting, "score": found.score,
-        "allocatableReplicas": found.allocatable_replicas, "availableReplicas": found.available_replicas,
-        "overflowOrder": found.overflow_order, "selected": found.selected, "replicas": found.replicas,
-    }
-
-
-_Reference = tuple[int, tuple[ClusterExplanation, ...]]
-"""A binding's explanations as (explanation set, the entries that differ from it)."""
-
-
-def change_json(found: ClusterExplanation) -> dict[str, Any]:
-    """What a binding's explanation adds to its set's: whether the cluster was selected and its replicas."""
-    return {"cluster": found.name, "selected": found.selected, "replicas": found.replicas}
-
-
-@dataclass(frozen=True, slots=True)
-class ExplanationIndex:
-    """The bindings' explanations written once. ``table`` holds the distinct explanations with no cluster
-    selected; ``sets`` are the distinct lists of them (positions in ``table``, one per cluster, in cluster
-    order); ``references`` give, per binding in report order, its set and its own entries (the selected
-    clusters and those given replicas), or None when it has no explanations."""
-
-    table: tuple[ClusterExplanation, ...]
-    sets: tuple[tuple[int, ...], ...]
-    references: tuple[_Reference | None, ...]
-
-    def reference_json(self, position: int) -> dict[str, Any] | None:
-        found = self.references[position]
-        if found is None:
-            return None
-        return {"set": found[0], "changes": [change_json(e) for e in found[1]]}
-
-    def sets_json(self) -> list[dict[str, Any]]:
-        return [{"id": n, "explanations": list(found)} for n, found in enumerate(self.sets)]
-
-    def table_json(self) -> list[dict[str, Any]]:
-        return [explanation_json(e) for e in self.table]
-
-
-_FIELDS = attrgetter("name", "filter_plugin", "reason", "skipped_deleting", "score", "allocatable_replicas",
-                     "available_replicas", "overflow_order")
-"""Every field of a ClusterExplanation but ``selected`` and ``replicas``: what its table entry is found by."""
-
-
-class _Indexer:
-    """Builds an :class:`ExplanationIndex`; explanations are found by identity first (the scheduler shares
-    equal ones), then by value, and a list by identity first, then position by position."""
-
-    __slots__ = ("by_value", "changed", "kept", "lists", "numbers", "set_ids", "table")
-
-    def __init__(self) -> None:
-        self.numbers: dict[int, int] = {}  # id of an explanation met -> its table position
-        self.changed: set[int] = set()  # ids of explanations met that select their cluster or give replicas
-        self.kept: list[ClusterExplanation] = []  # holds every explanation met, so its id stays its own
-        self.by_value: dict[tuple[Any, ...], int] = {}
-        self.lists: dict[int, tuple[tuple[ClusterExplanation, ...], _Reference | None]] = {}
-        self.set_ids: dict[tuple[int, ...], int] = {}
-        self.table: list[ClusterExplanation] = []
-
-    def _number(self, found: ClusterExplanation) -> int:
-        changed = found.selected or found.replicas is not None
-        key = _FIELDS(found)
-        number = self.by_value.get(key)
-        if number is None:
-            number = self.by_value[key] = len(self.table)
-            self.table.append(replace(found, selected=False, replicas=None) if changed else found)
-        self.numbers[id(found)] = number
-        self.kept.append(found)
-        if changed:
-            self.changed.add(id(found))
-        return number
-
-    def _fill(self, explanations: Sequence[ClusterExplanation], positions: list[int | None]) -> None:
-        """Number the explanations not met before (the Nones), found by the list's C search, so a list that
-        shares most of its objects with earlier ones costs Python work only for its new ones."""
-        at = positions.index(None)
-        try:
-            while True:
-                positions[at] = self._number(explanations[at])
-                at = positions.index(None, at + 1)
-        except ValueError:
-            return
-
-    def reference(self, explanations: tuple[ClusterExplanation, ...]) -> _Reference | None:
-        if not explanations:
-            return None
-        known = self.lists.get(id(explanations))
-        if known is not None:
-            return known[1]
-        ids = list(map(id, explanations))
-        positions: list[int | None] = list(map(self.numbers.get, ids))
-        if None in positions:
-            self._fill(explanations, positions)
-        changes = tuple(compress(explanations, map(self.changed.__contains__, ids)))
-        key = tuple(cast("list[int]", positions))
-        number = self.set_ids.get(key)
-        if number is None:
-            number = self.set_ids[key] = len(self.set_ids)
-        result: _Reference = (number, changes)
-        self.lists[id(explanations)] = (explanations, result)
-        return result
-
-
-def index_explanations(bindings: Sequence[BindingReport]) -> ExplanationIndex:
-    """Each binding's explanations as a shared set plus its own differences (see :class:`ExplanationIndex`)."""
-    indexer = _Indexer()
-    references = tuple(indexer.reference(b.explanations) for b in bindings)
-    return ExplanationIndex(tuple(indexer.table), tuple(indexer.set_ids), references)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,23 +31,23 @@ class CarriedMarks:
 
     __slots__ = ("_index", "_marked", "_selections", "position")
 
-    def __init__(self, position: int, marked: Mapping[tuple[Any, ...], tuple[Any, ...]],
+    def __init__(self, position: int, marked: Mapping[tuple[Any, ...], Sequence[Any]],
                  selections: Mapping[tuple[Any, ...], Any]) -> None:
         self.position = position
         self._marked, self._selections = marked, selections
-        self._index: dict[MarkKey, tuple[Any, ...]] | None = None
+        self._index: dict[MarkKey, Sequence[Any]] | None = None
 
     def find(self, selected: Sequence[ClusterDetail], names: Sequence[str],
-             replicas: Sequence[int]) -> tuple[Any, ...] | None:
+             replicas: Sequence[int]) -> Sequence[Any] | None:
         """The old stage's explanations for the same selected clusters and assigned replicas, if it had them."""
         if self._index is None:
             self._index = self._indexed()
         return self._index.get(carried_mark_key(selected, names, replicas))
 
-    def _indexed(self) -> dict[MarkKey, tuple[Any, ...]]:
+    def _indexed(self) -> dict[MarkKey, Sequence[Any]]:
         # The old stage's marks are keyed by the identity of one of its selections (kept in ``selections``).
         selections = {id(found): found for found in self._selections.values() if isinstance(found, tuple)}
-        index: dict[MarkKey, tuple[Any, ...]] = {}
+        index: dict[MarkKey, Sequence[Any]] = {}
         for key, explained in self._marked.items():
             selected = selections.get(key[0]) if len(key) == 3 else None
             if selected is not None:

@@ -36,6 +36,7 @@ from kpl.engine.scheduler.filters import (
     is_workload,
     observed_affinity_name,
 )
+from kpl.engine.scheduler.marked import overlay, rebased
 from kpl.engine.scheduler.scoring import score_clusters
 from kpl.engine.scheduler.shared import SharedWork, schedule_key
 from kpl.engine.scheduler.spread import (
@@ -128,7 +129,7 @@ class Attempt:
     affinity_name: str
     targets: tuple[TargetCluster, ...] | None
     error: SchedulingError | None
-    explanations: tuple[ClusterExplanation, ...]
+    explanations: Sequence[ClusterExplanation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,10 @@ class ScheduleResult:
     error: ScheduleFailure | None
     condition: SchedulingCondition | None
     observed_affinity_name: str
-    explanations: tuple[ClusterExplanation, ...] = ()
+    explanations: Sequence[ClusterExplanation] = ()
+    """One explanation per fleet cluster, in fleet order: a tuple, or a
+    :class:`~kpl.engine.scheduler.marked.MarkedExplanations` (a stage's shared tuple plus the binding's own
+    entries), which reads, compares and prints as that tuple."""
     attempts: tuple[Attempt, ...] = field(default=(), repr=False)
 
     def clusters_to_api(self) -> list[dict[str, Any]] | None:
@@ -521,8 +525,10 @@ class _Stage:
     rejected: Sequence[tuple[ClusterView, FilterOutcome]]
     ordered: tuple[ClusterDetail, ...]
     views: Mapping[str, ClusterView]
-    explanations: tuple[ClusterExplanation, ...]
-    marked: dict[tuple[Any, ...], tuple[ClusterExplanation, ...]] | None = field(default=None, compare=False)
+    explanations: Sequence[ClusterExplanation]
+    """A shared stage's explanations are a tuple; a stage patched for one binding has that tuple with its own
+    clusters' entries over it (:func:`~kpl.engine.scheduler.marked.overlay`)."""
+    marked: dict[tuple[Any, ...], Sequence[ClusterExplanation]] | None = field(default=None, compare=False)
     """The explanations after selection, per selection (one of ``selections``) and assigned replicas, for a
     stage shared by bindings; ``None`` for a stage patched for one binding."""
     selections: dict[tuple[Any, ...], tuple[ClusterDetail, ...] | SchedulingError] | None = field(
@@ -693,13 +699,11 @@ def _patched(
     for detail in details:
         bisect.insort(ordered, detail, key=_order_key)
     views = {**stage.views, **{view.name: view for view in candidates}}
-    explained = list(stage.explanations)
     rows = _explanation_rows(rejected, touched_views, details, (), None)
-    for index, explanation in zip(touched, shared.intern_rows(rows, ClusterExplanation), strict=True):
-        explained[index] = explanation
+    explained = overlay(stage.explanations, touched, shared.intern_rows(rows, ClusterExplanation))
     # Something passes the filters, so the order is never empty and the rejected clusters (only the touched
     # ones here) are never read for a FitError.
-    return _Stage(rejected, tuple(ordered), views, tuple(explained), parent_rows=stage.rows, own=frozenset(names))
+    return _Stage(rejected, tuple(ordered), views, explained, parent_rows=stage.rows, own=frozenset(names))
 
 
 def _order_key(detail: ClusterDetail) -> tuple[int, int, int, str]:
@@ -710,7 +714,7 @@ def _order_key(detail: ClusterDetail) -> tuple[int, int, int, str]:
 def _mark_selected(
     stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster] | None,
     shared: SharedWork,
-) -> tuple[ClusterExplanation, ...]:
+) -> Sequence[ClusterExplanation]:
     if not selected:
         return stage.explanations
     if stage.marked is None:  # patched for one binding from a shared stage
@@ -730,10 +734,11 @@ def _mark_selected(
 
 def _stage_marked(
     stage: _Stage, selected: Sequence[ClusterDetail], targets: Sequence[TargetCluster], shared: SharedWork,
-) -> tuple[ClusterExplanation, ...]:
+) -> Sequence[ClusterExplanation]:
     """The stage's explanations with ``selected`` marked selected with the replicas ``targets`` give them, on a
     shared stage (or one patched from it): each selected cluster's explanation is remembered per name and
-    assigned replicas (a name has one detail in the stage's order, so these two fix the row)."""
+    assigned replicas (a name has one detail in the stage's order, so these two fix the row). The stage's tuple
+    is shared, with the selected clusters' entries over it."""
     assigned = dict(zip(map(_NAME, targets), map(_REPLICAS, targets), strict=True))
     names = list(map(_NAME, selected))
     replicas = list(map(assigned.get, names))
@@ -754,10 +759,7 @@ def _stage_marked(
                                                  [replicas[i] for i in missing]), ClusterExplanation)
         _place(looked, missing, made)
         rows.update(zip([keys[i] for i in missing], made, strict=True))
-    found = cast(list[ClusterExplanation], looked)
-    explained = list(stage.explanations)
-    _place(explained, map(shared.positions.__getitem__, names), found)
-    return tuple(explained)
+    return overlay(stage.explanations, map(shared.positions.__getitem__, names), cast(list[ClusterExplanation], looked))
 
 
 def _selected_rows(selected: Sequence[ClusterDetail], names: Sequence[str],
@@ -789,7 +791,7 @@ _SECOND = itemgetter(1)
 def _carried_marks(
     stage: _Stage, carried: CarriedMarks, selected: Sequence[ClusterDetail], key: tuple[Any, ...],
     targets: Sequence[TargetCluster], shared: SharedWork,
-) -> tuple[ClusterExplanation, ...] | None:
+) -> Sequence[ClusterExplanation] | None:
     """The explanations after selection from those of the stage this one was patched from, with the same
     selection and assignment, where only the changed cluster's row is made again (None when that stage had
     no such selection and assignment)."""
@@ -799,18 +801,16 @@ def _carried_marks(
         return None
     name = stage.explanations[position].name
     detail = next((d for d in selected if d.name == name), None)
-    explained = list(found)
+    base = cast(tuple[ClusterExplanation, ...], stage.explanations)  # a shared stage's
     if detail is None:
-        explained[position] = stage.explanations[position]
-        return tuple(explained)
+        return rebased(found, base, position, None)
     replicas: int | None = None
     for target in targets:
         if target.name == name:
             replicas = target.replicas
     row = (name, "", "", False, detail.score, detail.allocatable_replicas, detail.available_replicas,
            detail.overflow_order, True, replicas)
-    explained[position] = shared.intern(row, partial(ClusterExplanation, *row))
-    return tuple(explained)
+    return rebased(found, base, position, shared.intern(row, partial(ClusterExplanation, *row)))
 
 
 def _filter(context: _Context, observed: str) -> tuple[
