@@ -13,6 +13,8 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, compress, repeat
+from operator import is_
 from pathlib import Path
 from typing import Any
 
@@ -52,23 +54,49 @@ Lines = dict[int, tuple[int, dict[str, tuple[int, int]]]]
 
 
 _LEAVES = (str, int, float, type(None))
+_KNOWN = frozenset((dict, list, str, int, float, bool, type(None)))
 
 
 def _depth(value: Any, limit: int | None = None) -> bool:
-    """Whether ``value`` nests at most ``limit`` levels (a scalar is one level), checked level by level."""
+    """Whether ``value`` nests at most ``limit`` levels (a scalar is one level), checked level by level.
+
+    Each level is gathered with C-level iteration: the values of the level's dicts and the items of its
+    lists, sorted into the next level's dicts and lists by their exact types. A document holding other
+    container types (a YAML loader's mappings, say) takes the general walk."""
     limit = current_limits().nesting_depth if limit is None else limit
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return kind in _KNOWN or _general_depth(value, limit)
+    dicts, lists = ([value], []) if kind is dict else ([], [value])
+    depth = 1
+    while dicts or lists:
+        values = [*chain.from_iterable(map(dict.values, dicts)), *chain.from_iterable(lists)]
+        if not values:
+            return True
+        depth += 1
+        if depth > limit:
+            return False
+        kinds = list(map(type, values))
+        found = set(kinds)
+        if not found <= _KNOWN:
+            return _general_depth(value, limit)
+        dicts = list(compress(values, map(is_, kinds, repeat(dict)))) if dict in found else []
+        lists = list(compress(values, map(is_, kinds, repeat(list)))) if list in found else []
+    return True
+
+
+def _general_depth(value: Any, limit: int) -> bool:
+    """:func:`_depth` for any mappings and lists, one value at a time."""
     level, depth = [value], 1
     while True:
         children: list[Any] = []
         for item in level:
             if isinstance(item, _LEAVES):
                 continue
-            if isinstance(item, dict):
+            if isinstance(item, Mapping):
                 children.extend(item.values())
             elif isinstance(item, list):
                 children.extend(item)
-            elif isinstance(item, Mapping):
-                children.extend(item.values())
         if not children:
             return True
         depth += 1
