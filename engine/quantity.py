@@ -27,10 +27,13 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from itertools import repeat
 from typing import Final
 
 from kpl.engine.limits import DEFAULT_LIMITS, current_limits
@@ -45,6 +48,7 @@ __all__ = [
     "go_float_text",
     "go_pow10",
     "parse_quantity",
+    "quantity_texts_valid",
 ]
 
 # The defaults; the limits in force are ``kpl.engine.limits.current_limits()``.
@@ -444,6 +448,20 @@ def parse_quantity(text: str) -> Quantity:
         raise QuantityError(f"a quantity must be a string, not {type(text).__name__}")
     limits = current_limits()  # the two it reads: the limits object's own hash is a Python call over every field
     return _parse_cached(text, limits.quantity_text_length, limits.quantity_exponent)
+
+
+def quantity_texts_valid(texts: Iterable[str]) -> bool:
+    """Whether every one of ``texts`` (strings) is a quantity as :meth:`Quantity.from_json` reads it.
+
+    The texts go through the parse cache without a Python-level call each, so a snapshot's repeated
+    resource strings cost a cache lookup apiece."""
+    limits = current_limits()
+    try:
+        deque(map(_parse_cached, map(str.strip, texts), repeat(limits.quantity_text_length),
+                  repeat(limits.quantity_exponent)), 0)
+    except QuantityError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=8192)

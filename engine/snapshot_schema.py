@@ -9,11 +9,11 @@ for their metadata: their ``spec`` is read by interpreter rules, which report pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kpl.engine.quantity import Quantity, QuantityError
+from kpl.engine.quantity import Quantity, QuantityError, quantity_texts_valid
 
 __all__ = ["ShapeProblem", "shape_problems"]
 
@@ -170,15 +170,61 @@ _Check = Callable[[Any], bool]
 """A compiled schema: whether a value has no shape problem at all."""
 
 
+_STRINGS_ONLY = frozenset((str,))
+
+
 def _is_string(value: Any) -> bool:
     return isinstance(value, str)
+
+
+def _all_strings(values: Iterable[Any]) -> bool:
+    """Whether every value is a string: by exact type in one C-level pass, else one value at a time."""
+    items = list(values)
+    return _STRINGS_ONLY.issuperset(map(type, items)) or all(isinstance(item, str) for item in items)
+
+
+def _quantity_ok(value: Any) -> bool:
+    wanted = _has_type(value, "string") or _has_type(value, "number")
+    return wanted and _scalar_problem(value, _QUANTITY) is None
+
+
+def _quantities_ok(values: Iterable[Any]) -> bool:
+    """Whether every value is a quantity; strings (nearly always) go through the parse cache in one pass."""
+    items = list(values)
+    if _STRINGS_ONLY.issuperset(map(type, items)):
+        return quantity_texts_valid(items)
+    return all(map(_quantity_ok, items))
+
+
+def _string_map(value: Any) -> bool:
+    return isinstance(value, dict) and _all_strings(value.values())
+
+
+def _quantity_map(value: Any) -> bool:
+    return isinstance(value, dict) and _quantities_ok(value.values())
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and _all_strings(value)
 
 
 def _compile(schema: Mapping[str, Any]) -> _Check:
     """A fast yes/no check equivalent to :func:`_walk` finding nothing (built once per schema).
 
     Each kind of schema node gets its own small function, and an object's string fields (most of them)
-    are checked in the object's loop without a call."""
+    are checked in the object's loop without a call; string maps, string lists and quantity maps are
+    checked by exact type in C-level passes, value by value only when a type is not exactly the expected
+    one."""
+    if schema is _STR:
+        return _is_string
+    if schema is _STRING_MAP:
+        return _string_map
+    if schema is _RESOURCES:
+        return _quantity_map
+    if schema is _STRINGS:
+        return _string_list
+    if schema is _INT32 or schema is _INT64:
+        return _integer_check(schema["minimum"], schema["maximum"])
     wanted = schema.get("type", "object")
     names = tuple(wanted) if isinstance(wanted, list) else (wanted,)
     if names == ("string",) and "minimum" not in schema and schema.get("format") != "quantity":
@@ -188,6 +234,13 @@ def _compile(schema: Mapping[str, Any]) -> _Check:
     if names == ("array",):
         return _array_check(schema)
     return _scalar_check(schema, names)
+
+
+def _integer_check(low: int, high: int) -> _Check:
+    def check(value: Any) -> bool:
+        return isinstance(value, int) and value.__class__ is not bool and low <= value <= high
+
+    return check
 
 
 def _object_check(schema: Mapping[str, Any]) -> _Check:
