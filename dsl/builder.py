@@ -13,7 +13,8 @@ from kpl.dsl import ast
 from kpl.dsl.nodes import maker
 from kpl.dsl.source import Span
 
-__all__ = ["BUILDER", "CHAIN_RULES", "EXTRA_LEVELS", "AstBuilder", "duration_seconds", "is_token", "unquote"]
+__all__ = ["BUILDER", "CHAIN_RULES", "EXTRA_LEVELS", "TEXT_RULES", "AstBuilder", "duration_seconds", "is_token",
+           "unquote"]
 
 # Rules whose method nests one node per operand (``a + b + c`` is ``(a + b) + c``), and the rules whose
 # method nests more than one node over its children (``sum(x for x in y)`` is a call of a comprehension);
@@ -21,6 +22,12 @@ __all__ = ["BUILDER", "CHAIN_RULES", "EXTRA_LEVELS", "AstBuilder", "duration_sec
 # nests deeper must be listed here (a test compares the bound with the real depth on every corpus file).
 CHAIN_RULES = frozenset({"coalesce", "or_test", "and_test", "comparison", "sum", "term"})
 EXTRA_LEVELS = {"call_gen": 2}
+
+# Rules whose method, given one token, returns the token's text (``True``: a ``STRING`` token's text unquoted,
+# as ``_text`` does; ``False``: the text as it is). The parse loop gives such a rule's value straight from the
+# text, with no token or span made (a test holds these methods to it for every terminal of the rules).
+TEXT_RULES = {"name": True, "word": True, "field": True, "callee": True, "soft_keyword": False,
+              "api_version": False}
 
 # The AST's makers: every field positional, no class call (see kpl.dsl.nodes.maker).
 _Affinity = maker(ast.Affinity)

@@ -23,12 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kpl.dsl.grammar_tables import GrammarTables, StateTerminals
-from kpl.dsl.state_lexers import BARE, IGNORED, KEPT, NAME, Lexicon, StateLexer
+from kpl.dsl.state_lexers import BARE, CALLED, IGNORED, NAME, Lexicon, StateLexer
 
 __all__ = ["LalrLoop", "LexError", "Token"]
 
 _Reduction = tuple[int, str, Callable[[list[Any]], Any]]
-_Action = int | str | _Reduction
+_Action = int | str | _Reduction | list[Any]  # a list: a shift and the reductions it leads to (see LalrLoop)
 _Row = dict[str, Any]  # symbol to _Action
 _new_string = str.__new__
 
@@ -95,16 +95,27 @@ class LalrLoop:
 
     ``passthrough`` is the callback that returns its one child unchanged: reductions with it are done
     by the loop itself. Tokens of the terminals in ``position_only`` (ones every rule drops, such as
-    punctuation) reach the callbacks as ``(None, start, end, 0, 0)`` instead of a ``Token``."""
+    punctuation) reach the callbacks as ``(None, start, end, 0, 0)`` instead of a ``Token``. The rules in
+    ``text_rules`` (by index: see :func:`kpl.dsl.treeless.text_reductions`) have a value made from the token's
+    text alone, ``(text(value), start, end, 1, 1)``, which the loop makes itself where it can.
 
-    __slots__ = ("_chains", "_end_states", "_lark_lexers", "_lexers", "_lexicon", "_multiline", "_position_only",
-                 "_rows", "_shared", "_start_states")
+    Where a shift leads to a state that reduces by one rule of one symbol whatever comes next (an LR
+    parser's *default reduction*), the shift and that reduction are one table entry: the goto after a
+    reduction of one symbol is the goto of the state the token was shifted from, so a chain of them depends on
+    that state and the token alone. Reducing before the next token is read does not change what a valid text
+    gives, and on an invalid one the parse still fails before the offending token is shifted. ``fuse=False``
+    keeps every step apart (tests compare the two)."""
+
+    __slots__ = ("_chains", "_defaults", "_end_states", "_lark_lexers", "_lexers", "_lexicon", "_multiline", "_plain",
+                 "_position_only", "_rows", "_rules_of", "_shared", "_start_states", "_texts")
 
     def __init__(self, tables: GrammarTables, callbacks: Sequence[Callable[[list[Any]], Any]],
                  passthrough: Callable[[list[Any]], Any] | None = None,
                  position_only: frozenset[str] = frozenset(),
-                 lexer_callbacks: Mapping[str, Callable[[Token], Any]] | None = None) -> None:
+                 lexer_callbacks: Mapping[str, Callable[[Token], Any]] | None = None,
+                 text_rules: Mapping[int, Callable[[str], Any] | None] | None = None, fuse: bool = True) -> None:
         reductions: dict[int, _Action] = {}
+        rules_of: dict[int, int] = {}  # id of a reduction to its rule's index
         rows: list[_Row] = [{} for _ in tables.states]
         for state, row in enumerate(tables.states):
             actions = rows[state]
@@ -118,7 +129,15 @@ class LalrLoop:
                     callback, size = callbacks[-1 - action], len(rule.expansion)
                     reduction = rule.name if (size == 1 and callback is passthrough) else (size, rule.name, callback)
                     reductions[action] = reduction
+                    rules_of[id(reduction)] = -1 - action
                 actions[symbol] = reduction
+        # The states that reduce at once by a rule of one symbol, to that reduction (see _fused).
+        self._defaults: dict[int, str | _Reduction] = {} if not fuse else {
+            state: default for state, row in enumerate(rows) if (default := _default_reduction(row)) is not None}
+        self._rules_of = rules_of
+        self._texts: Mapping[int, Callable[[str], Any] | None] = text_rules or {}
+        self._plain = position_only | frozenset(lexer_callbacks or ()) | frozenset(
+            getattr(tables.root, "user_callbacks", ()))
         self._rows = rows
         self._start_states: dict[str, int] = tables.start_states
         self._end_states: dict[str, int] = tables.end_states
@@ -132,6 +151,27 @@ class LalrLoop:
         self._multiline: frozenset[str] = frozenset().union(
             *(lexer.newline_types for lexer in self._lark_lexers.values())
         )
+
+    def _fused(self, state: int, kind: str, target: int) -> list[Any]:
+        """The entry for shifting ``kind`` in ``state`` into ``target``, a state that reduces at once by a rule of
+        one symbol: ``[state, text, reducers]``, the state after every such reduction in a row (each one's goto
+        is from ``state``: the states below do not change), ``text`` (``str`` for the text as it is, or a
+        function of it) when the first is a text rule of a token that travels as one, and the callbacks of the
+        others (pass-through ones left out). The grammar has no cycle of rules of one symbol."""
+        row, text, reducers = self._rows[state], None, []
+        first = target
+        while (reduction := self._defaults.get(target)) is not None:
+            if isinstance(reduction, str):
+                name = reduction
+            else:
+                _, name, callback = reduction
+                index = self._rules_of.get(id(reduction), -1)
+                if target == first and index in self._texts and kind not in self._plain:
+                    text = self._texts[index] or str
+                else:
+                    reducers.append(callback)
+            target = row[name]
+        return [target, text, tuple(reducers)]
 
     @property
     def lexicon(self) -> Lexicon:
@@ -159,13 +199,15 @@ class LalrLoop:
             trace.extend(traced)
 
     def _parse(self, text: str, start: str, trace: list[Token] | None) -> Any:
-        rows, lexers, chains = self._rows, self._lexers, self._chains
+        rows, lexers, chains, defaults = self._rows, self._lexers, self._chains, self._defaults
         runs = self._lexicon.blank_runs
-        stack = [self._start_states[start]]
+        state = self._start_states[start]
+        stack = [state]  # the states, ``state`` on top
         values: list[Any] = []
         pos, text_end = 0, len(text)
+        value = ""
         while pos < text_end:
-            lexer = lexers[stack[-1]] or self._lexer_of(stack[-1])
+            lexer = lexers[state] or self._lexer_of(state)
             char = text[pos]
             if char in lexer.blanks:
                 pos += 1  # one blank before a character that cannot begin a blank is a whole run
@@ -194,41 +236,62 @@ class LalrLoop:
                 if extra is not None:
                     extra(_token(kind, text[begin:pos], begin, pos))
                 continue
-            else:
+            else:  # kept: its ``Token`` is made when it is shifted (a text rule's value needs none)
                 value = text[begin:pos]
+                item = None
                 if how == NAME:
                     kind = lexer.extra[kind].get(value, kind)  # the keyword the name spells, if any
                     if kind in lexer.bare:
                         item = (None, begin, pos, 0, 0)
-                        if trace is not None:
-                            trace.append(_token(kind, value, begin, pos))
-                        how = BARE
-                if how != BARE:
-                    item = token = _new_string(Token, value)
-                    token.type = kind
-                    token.value = value
-                    token.start_pos = begin
-                    token.end_pos = pos
-                    extra = lexer.extra.get(kind) if how == KEPT else None
-                    if extra is not None:
-                        item = token = extra(token)
-                        if not isinstance(token, Token):
-                            raise LexError("a lexer callback must return a token")
-                        kind = token.type
-                    if trace is not None:
-                        trace.append(token)
+                elif how == CALLED:
+                    item = lexer.extra[kind](_token(kind, value, begin, pos))
+                    if not isinstance(item, Token):
+                        raise LexError("a lexer callback must return a token")
+                    kind = item.type
+                if trace is not None:
+                    if item is None:
+                        item = _token(kind, value, begin, pos)
+                    trace.append(item if type(item) is not tuple else _token(kind, value, begin, pos))
             while True:
-                action = rows[stack[-1]][kind]
+                action = rows[state][kind]
                 if type(action) is int:
-                    stack.append(action)
+                    if action in defaults:  # first shift of this token here: made one entry with what follows
+                        rows[state][kind] = self._fused(state, kind, action)
+                        continue
+                    if item is None:
+                        item = _new_string(Token, value)
+                        item.type = kind
+                        item.value = value
+                        item.start_pos = begin
+                        item.end_pos = pos
+                    state = action
+                    stack.append(state)
+                    values.append(item)
+                    break
+                if type(action) is list:  # a shift and the reductions of one symbol its state does at once
+                    state, text_value, reducers = action
+                    if text_value is None:
+                        if item is None:
+                            item = _token(kind, value, begin, pos)
+                    elif item is None:  # a text rule: its value from the text alone
+                        item = (value if text_value is str else text_value(value), begin, pos, 1, 1)
+                    else:  # a token made already (traced, or given by a lexer callback)
+                        item = (text_value(item), item.start_pos, item.end_pos, 1, 1)
+                    for reducer in reducers:
+                        item = reducer([item])
+                    stack.append(state)
                     values.append(item)
                     break
                 if type(action) is str:  # hands its one child on: only the top state changes
-                    key = (stack[-2], stack[-1], kind)
+                    key = (stack[-2], state, kind)
                     top = chains.get(key)
-                    stack[-1] = top if top is not None else _follow_chain(rows, chains, key)
+                    state = stack[-1] = top if top is not None else _follow_chain(rows, chains, key)
                     continue
                 size, name, callback = action
+                if size == 1:
+                    values[-1] = callback(values[-1:])
+                    state = stack[-1] = rows[stack[-2]][name]
+                    continue
                 if size:
                     matched = values[-size:]
                     del stack[-size:]
@@ -236,8 +299,20 @@ class LalrLoop:
                 else:
                     matched = []
                 values.append(callback(matched))
-                stack.append(rows[stack[-1]][name])
+                state = rows[stack[-1]][name]
+                stack.append(state)
         return _finish(rows, stack, values, self._end_states[start])
+
+
+def _default_reduction(row: _Row) -> str | _Reduction | None:
+    """The reduction of one symbol a state makes whatever comes next (its only action), else None."""
+    for action in row.values():
+        if type(action) is int or (type(action) is tuple and action[0] != 1):
+            return None
+        if list(row.values()).count(action) == len(row):  # the same reduction on every token
+            return action  # type: ignore[no-any-return]
+        return None
+    return None
 
 
 def _follow_chain(rows: list[_Row], chains: dict[tuple[int, int, str], int], key: tuple[int, int, str]) -> int:
@@ -257,12 +332,10 @@ def _follow_chain(rows: list[_Row], chains: dict[tuple[int, int, str], int], key
 def _finish(rows: list[_Row], stack: list[int], values: list[Any], end_state: int) -> Any:
     """Reduce on the end of input until the start rule is complete."""
     while True:
-        action = rows[stack[-1]]["$END"]
-        if type(action) is int:
-            raise KeyError("$END")
+        action: Any = rows[stack[-1]]["$END"]
         if type(action) is str:
             stack[-1] = rows[stack[-2]][action]
-        else:
+        elif type(action) is tuple:
             size, name, callback = action
             matched = values[-size:] if size else []
             if size:
@@ -270,5 +343,7 @@ def _finish(rows: list[_Row], stack: list[int], values: list[Any], end_state: in
                 del values[-size:]
             values.append(callback(matched))
             stack.append(rows[stack[-1]][name])
+        else:  # a shift of the end: no such thing
+            raise KeyError("$END")
         if stack[-1] == end_state:
             return values[-1]

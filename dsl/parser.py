@@ -25,7 +25,13 @@ from kpl.dsl.diagnostics import Diagnostic, did_you_mean
 from kpl.dsl.grammar_tables import LARK_OPTIONS, GrammarTables, load_tables
 from kpl.dsl.lalr_loop import LalrLoop
 from kpl.dsl.source import Source, Span
-from kpl.dsl.treeless import located_value, passthrough, position_only_terminals, treeless_callbacks
+from kpl.dsl.treeless import (
+    located_value,
+    passthrough,
+    position_only_terminals,
+    text_reductions,
+    treeless_callbacks,
+)
 
 if TYPE_CHECKING:
     from lark import Lark, Token, Tree, UnexpectedInput, UnexpectedToken
@@ -251,7 +257,7 @@ def _fast_frontend() -> LalrLoop:
     tables = _tables()
     callbacks = treeless_callbacks(tables.rules, cache_folder=Path(tempfile.gettempdir()), tables_key=tables.key)
     return LalrLoop(tables, callbacks, passthrough, position_only_terminals(tables.rules),
-                    _LEXER_CALLBACKS)
+                    _LEXER_CALLBACKS, text_reductions(tables.rules))
 
 
 def _build_fast(text: str, start: str) -> tuple[Any, bool]:

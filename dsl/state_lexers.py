@@ -40,9 +40,9 @@ from typing import Any
 
 from kpl.dsl.regex_start import first_chars, may_start_with, run_chars
 
-__all__ = ["BARE", "IGNORED", "KEPT", "NAME", "Lexicon", "StateLexer"]
+__all__ = ["BARE", "CALLED", "IGNORED", "KEPT", "NAME", "Lexicon", "StateLexer"]
 
-BARE, KEPT, NAME, IGNORED = 0, 1, 2, 3  # what the loop does with a token of a terminal (see StateLexer)
+BARE, KEPT, NAME, IGNORED, CALLED = 0, 1, 2, 3, 4  # what the loop does with a token of a terminal (see StateLexer)
 
 _Match = Callable[[str, int], Any]  # a compiled pattern's match: a match object or None
 TerminalDef = Any  # a terminal: ``name``, ``priority``, ``pattern`` (``type``, ``value``, ``flags``, ``to_regexp()``)
@@ -55,7 +55,8 @@ class StateLexer:
       (empty when the state reads blanks as tokens);
     - ``first``: per first character of a token, a compiled pattern's ``match`` over only the terminals that
       can begin with that character, in Lark's order (built on first need);
-    - ``how`` per terminal it may accept (position only, kept, a name that may spell a keyword, ignored),
+    - ``how`` per terminal it may accept (position only, kept, a name that may spell a keyword, ignored, kept
+      and handed to a user callback),
       ``extra`` a name's keywords (text to terminal) or a terminal's user callback, ``bare`` the terminals
       (keywords included) that travel as a position only.
 
@@ -199,7 +200,9 @@ class Lexicon:
             return IGNORED
         if name in bare:
             return BARE
-        return NAME if name in keywords else KEPT
+        if name in keywords:
+            return NAME
+        return CALLED if name in self._callbacks else KEPT
 
     def _keywords(self, terminals: list[TerminalDef], names: set[str]) -> dict[str, dict[str, str]]:
         """Per name terminal of the state, the keywords (text to terminal) of the state it covers, first in

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from kpl.dsl.builder import BUILDER, CHAIN_RULES, EXTRA_LEVELS, is_token
+from kpl.dsl.builder import BUILDER, CHAIN_RULES, EXTRA_LEVELS, TEXT_RULES, is_token, unquote
 from kpl.dsl.grammar_tables import RuleShape
 from kpl.dsl.reductions import ReductionSpec, compile_reductions, load_reductions
 from kpl.dsl.source import NO_SPAN, Span
 
-__all__ = ["Callback", "located_value", "passthrough", "position_only_terminals", "treeless_callbacks"]
+__all__ = ["Callback", "located_value", "passthrough", "position_only_terminals", "text_reductions",
+           "treeless_callbacks"]
 
 Callback = Callable[[list[Any]], Any]
 _Plan = list[tuple[int, int, bool]]  # (index in the matched symbols, Nones before it, splice it)
@@ -138,6 +139,22 @@ def _rule_callback(rule: RuleShape) -> Callback:
             and rule.expansion[0][1]):
         return _one_token(build)
     return _general(name, build, plan, trailing, simple, inline, splice)
+
+
+def text_reductions(rules: Iterable[RuleShape]) -> dict[int, Callable[[str], str] | None]:
+    """The rules (by index) of one kept terminal whose value is the token's text: the callback gives
+    ``(text(token), start, end, 1, 1)`` with ``text`` the function here (None: the text as it is), so the parse
+    loop may make that value from the text alone, with no token or span."""
+    found: dict[int, Callable[[str], str] | None] = {}
+    for index, rule in enumerate(rules):
+        name = rule.alias or rule.name
+        if name not in TEXT_RULES or _build_of(rule) is None:
+            continue
+        plan, trailing = _plan(rule)
+        if (len(rule.expansion) == 1 and rule.expansion[0][1] and plan == [(0, 0, False)] and not trailing
+                and not (rule.expand1 and not rule.alias)):
+            found[index] = unquote if TEXT_RULES[name] and rule.expansion[0][0] == "STRING" else None
+    return found
 
 
 def _extra_levels(name: str) -> int:
