@@ -114,12 +114,14 @@ def overlay(found: Sequence[ClusterExplanation], positions: Iterable[int],
     """``found`` with ``entries`` put at ``positions`` (any order, each once); on a :class:`MarkedExplanations`
     the new entries join (and replace) its own over the same base. Nothing to put gives ``found`` itself."""
     if type(found) is tuple:
-        # Positions are distinct, so the pairs sort by position alone (entries are never compared).
-        pairs = sorted(zip(positions, entries, strict=True))
-        if not pairs:
+        where = list(positions)
+        if not where:
             return found
-        where, put = zip(*pairs, strict=True)
-        return MarkedExplanations(found, where, put)
+        put = entries if isinstance(entries, list) else list(entries)
+        # Sorted by the positions as keys: plain int comparisons (sorting (position, entry) pairs costs about
+        # ten times more).
+        order = sorted(range(len(where)), key=where.__getitem__)
+        return MarkedExplanations(found, tuple(map(where.__getitem__, order)), tuple(map(put.__getitem__, order)))
     base, own = _root(found)
     before = len(own)
     own.update(zip(positions, entries, strict=True))
