@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,8 @@ class Plan:
         self.results: dict[str, Any] = {}
         self._dirty: set[str] = set()
         self._kinds: dict[str, list[str]] = {}
-        self._kinds_size = -1
+        self._sorted: dict[str, list[str]] = {}
+        self._kinds_size = 0
         self._reads = DependencyIndex()
         self._report = ReportState()
 
@@ -157,19 +159,36 @@ class Plan:
         return plan
 
     def add(self, node: str, kind: str, source: Any = None, after: Iterable[str] = ()) -> None:
-        self.graph.add_node(node, kind=kind, source=source)
-        self._kinds_size = -1
-        self.graph.add_edges_from((before, node) for before in after)
+        self.add_all(kind, ((node, source),), ((before, node) for before in after))
+
+    def add_all(self, kind: str, nodes: Iterable[tuple[str, Any]], edges: Iterable[tuple[str, str]] = ()) -> None:
+        """Nodes of one kind with their sources, then edges between any nodes: one networkx call for each.
+
+        The index of nodes per kind is extended in place while every node is new (a node added again
+        takes a rebuilt index, as its kind may have changed)."""
+        graph = self.graph
+        items = [(name, {"kind": kind, "source": source}) for name, source in nodes]
+        fresh = self._kinds_size == len(graph) and not any(map(graph.__contains__, (n for n, _ in items)))
+        graph.add_nodes_from(items)
+        graph.add_edges_from(edges)
+        if fresh and len(graph) == self._kinds_size + len(items):
+            self._kinds.setdefault(kind, []).extend(name for name, _ in items)
+            self._sorted.pop(kind, None)
+            self._kinds_size = len(graph)
+        else:
+            self._kinds_size = -1
 
     def nodes_of(self, kind: str) -> list[str]:
-        """The nodes of one kind, sorted; from an index rebuilt when nodes were added."""
+        """The nodes of one kind, sorted; from an index kept as nodes are added (rebuilt when it is stale)."""
         if self._kinds_size != len(self.graph):
             kinds: dict[str, list[str]] = {}
             for name, data in self.graph.nodes(data=True):
                 kinds.setdefault(data["kind"], []).append(name)
-            self._kinds = {found: sorted(names) for found, names in kinds.items()}
-            self._kinds_size = len(self.graph)
-        return list(self._kinds.get(kind, ()))
+            self._kinds, self._sorted, self._kinds_size = kinds, {}, len(self.graph)
+        known = self._sorted.get(kind)
+        if known is None:
+            known = self._sorted[kind] = sorted(self._kinds.get(kind, ()))
+        return list(known)
 
     def source(self, node: str) -> Any:
         return self.graph.nodes[node]["source"]
@@ -288,6 +307,7 @@ class Plan:
         """Replace the graph with a fresh one over ``inputs`` (every node is recomputed)."""
         fresh = Plan.compile(inputs)
         self.inputs, self.graph, self.results, self._dirty = inputs, fresh.graph, {}, fresh._dirty
+        self._kinds, self._sorted, self._kinds_size = fresh._kinds, fresh._sorted, fresh._kinds_size
         self._report = ReportState()
 
 
@@ -314,8 +334,8 @@ def _replaced(items: tuple[Mapping[str, Any], ...], new: Mapping[str, Any],
 
 
 def add_clusters(plan: Plan) -> None:
-    for cluster in plan.inputs.clusters:
-        plan.add(f"cluster:{_meta(cluster).get('name') or ''}", "cluster", cluster)
+    plan.add_all("cluster", ((f"cluster:{_meta(cluster).get('name') or ''}", cluster)
+                             for cluster in plan.inputs.clusters))
 
 
 def add_policies(plan: Plan) -> None:
@@ -358,17 +378,20 @@ def add_workloads(plan: Plan) -> None:
 def add_snapshot_bindings(plan: Plan) -> None:
     if plan.inputs.from_policies:
         return
+    nodes: dict[str, Mapping[str, Any]] = {}
     for binding in plan.inputs.bindings:
         _, namespace, name = binding_key(binding)
-        node = f"binding:{namespace}/{name}"
-        if node not in plan.graph:
-            plan.add(node, "binding", binding)
+        nodes.setdefault(f"binding:{namespace}/{name}", binding)  # the first of a name is the one kept
+    graph = plan.graph
+    plan.add_all("binding", ((node, binding) for node, binding in nodes.items() if node not in graph))
 
 
 def add_schedules(plan: Plan) -> None:
     plan.add(FLEET, "fleet", None, plan.nodes_of("cluster"))
-    for binding in plan.nodes_of("binding"):
-        plan.add("schedule:" + binding.removeprefix("binding:"), "schedule", None, [binding, FLEET])
+    bindings = plan.nodes_of("binding")
+    schedules = ["schedule:" + binding.removeprefix("binding:") for binding in bindings]
+    edges = [edge for before, node in zip(bindings, schedules, strict=True) for edge in ((before, node), (FLEET, node))]
+    plan.add_all("schedule", zip(schedules, repeat(None)), edges)
 
 
 def add_quotas(plan: Plan) -> None:

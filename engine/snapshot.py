@@ -12,6 +12,7 @@ import gc
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import is_
@@ -166,16 +167,23 @@ def _no_constant(word: str) -> Any:
     raise ValueError(f"`{word}` is not JSON")
 
 
-def _json_loads(text: str) -> Any:
-    """``json.loads``, with the cyclic garbage collector paused: a JSON document is a tree, so decoding one
-    makes no cycles, and a large one would otherwise set off collections that walk everything built so far."""
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused: documents are trees, so reading and checking them makes no
+    cycles, and a large one would otherwise set off collections that walk everything built so far."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        yield
     finally:
         if paused:
             gc.enable()
+
+
+def _json_loads(text: str) -> Any:
+    """``json.loads`` with the collector paused."""
+    with _collector_paused():
+        return json.loads(text, parse_constant=_no_constant)
 
 
 def _json_document(name: str, text: str, strict: bool) -> _Read | None:
@@ -326,6 +334,12 @@ def _object_problems(found: _Found) -> list[Diagnostic]:
 
 
 def load_snapshot(paths: Iterable[Path]) -> tuple[Snapshot, list[Diagnostic]]:
+    """The snapshot in the files, sorted by kind, with a diagnostic for every problem (collector paused)."""
+    with _collector_paused():
+        return _load_snapshot(paths)
+
+
+def _load_snapshot(paths: Iterable[Path]) -> tuple[Snapshot, list[Diagnostic]]:
     snapshot = Snapshot()
     found_objects, problems = _gather(paths)
     seen_clusters: dict[str, tuple[str, int]] = {}
