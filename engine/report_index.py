@@ -170,21 +170,25 @@ class _Indexer:
         return self._set(cast("list[int]", positions)), changes
 
     def _marked(self, explanations: MarkedExplanations) -> _Reference:
-        """A marked list's reference from its parts where every explanation in it has been met (its own
-        entries, and its shared tuple's entries it does not cover); else the walk, which numbers the new ones
-        in list order, after which the shared tuple's numbers are read again."""
+        """A marked list's reference from its parts where every entry of its shared tuple it does not cover has
+        been met (its own entries new or not); else the walk, which numbers the new ones in list order, after
+        which the shared tuple's numbers are read again."""
         base = self.bases.get(id(explanations.base))
         if base is None:
             base = self.bases[id(explanations.base)] = _Base(
                 explanations.base, list(map(self.numbers.get, map(id, explanations.base))))
         positions, entries = explanations.positions, explanations.entries
-        own = list(map(self.numbers.get, map(id, entries)))
         covered = not base.missing or frozenset(positions).issuperset(base.missing)
-        if base.changing or not covered or None in own:
+        if base.changing or not covered:
             result = self._plain(explanations.whole())
             if base.missing:
                 base.refresh(self.numbers)
             return result
+        own: list[int | None] = list(map(self.numbers.get, map(id, entries)))
+        if None in own:
+            # Every entry of the tuple this list shows was met, so its new explanations are its own entries:
+            # numbered in position order, as the walk would number them.
+            self._fill(entries, own)
         key = (id(base.tuple), positions, tuple(cast("list[int]", own)))
         number = self.marked.get(key)
         if number is None:
