@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import multiprocessing
 import os
-import sys
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from bench_generator import fleet_generator
 
 from kpl.cli import main
 from kpl.engine import plan_sweep_run
@@ -32,19 +30,10 @@ EXAMPLE_ARGS = ["plan", str(EXAMPLE / "policies"), "--snapshot", str(EXAMPLE / "
 FORK = "fork" in multiprocessing.get_all_start_methods()
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_fleet", ROOT / "bench" / "generate_fleet.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_fleet", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 @cache
 def generated(clusters: int = 6, bindings: int = 40, seed: int = 3) -> PlanInputs:
     """A small generated fleet in bindings mode with the Failover gate on."""
-    gen = _generator()
+    gen = fleet_generator()
     items = gen.generate_fleet(gen.FleetShape(clusters, bindings, seed))["items"]
     return PlanInputs(clusters=tuple(i for i in items if i["kind"] == "Cluster"),
                       bindings=tuple(i for i in items if i["kind"] != "Cluster"), from_policies=False,

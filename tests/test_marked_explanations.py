@@ -4,22 +4,17 @@ report exactly as that tuple is, and made by the scheduler with the right base a
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 from typing import Any, cast
 
 import pytest
+from bench_generator import fleet_generator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpl.engine.report import index_explanations
 from kpl.engine.scheduler.marked import MarkedExplanations, overlay, rebased
 from kpl.engine.scheduler.pipeline import ClusterExplanation, Fleet, schedule
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 NAMES = ("a", "b", "c", "d", "e", "f")
 ROWS = st.builds(ClusterExplanation, st.sampled_from(NAMES), st.sampled_from(["", "TaintToleration"]),
@@ -101,22 +96,13 @@ class _Binding:
         self.explanations = explanations
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_fleet", BENCH / "generate_fleet.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_fleet", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(("clusters", "bindings", "seed"), [(30, 250, 4), (60, 200, 9)])
 def test_the_scheduler_shares_a_stage_tuple_and_keeps_every_own_entry(clusters: int, bindings: int,
                                                                       seed: int) -> None:
     """On a generated fleet: every binding's explanations equal those scheduled without shared work; marked
     ones sit over a base shared by several bindings, with nothing selected in it, and hold every selected
     cluster and every cluster where the binding differs from its base as their own."""
-    generator = _generator()
+    generator = fleet_generator()
     items = generator.generate_fleet(generator.FleetShape(clusters, bindings, seed))["items"]
     cluster_objects = [i for i in items if i["kind"] == "Cluster"]
     fleet = Fleet.build(cluster_objects)

@@ -11,15 +11,12 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import random
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from bench_generator import fleet_generator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,19 +29,7 @@ from kpl.engine.scheduler.filters import FilterPlan, observed_affinity_name
 from kpl.engine.scheduler.pipeline import Fleet, filter_clusters, schedule
 from kpl.engine.scheduler.shared import schedule_key, uid_parity
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_fleet", BENCH / "generate_fleet.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_fleet", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-GENERATOR = _generator()
+GENERATOR = fleet_generator()
 
 
 def _fleet(clusters: int, bindings: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
