@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -12,6 +10,7 @@ from pathlib import Path
 from kpl.dsl import ast
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.source import Source, Span
+from kpl.engine.collector import paused_gc
 from kpl.engine.limits import DEFAULT_LIMITS, current_limits
 from kpl.engine.parse_cache import ParseCache
 from kpl.engine.parse_parallel import parse_all
@@ -33,22 +32,6 @@ class Project:
         for module in self.modules:
             for declaration in module.declarations:
                 yield declaration, module.source
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside the block (it is turned back on after, if it was on).
-
-    Parsing and checking allocate hundreds of thousands of small objects that all stay alive (tokens,
-    AST nodes, spans, compiled policies) and hold no reference cycles; every collection the allocations
-    trigger walks them all again and frees nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _walk(root: Path) -> Iterator[Path]:

@@ -8,11 +8,9 @@ diagnostic naming the file and line.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import is_
@@ -21,6 +19,7 @@ from typing import Any
 
 from kpl.dsl.diagnostics import Diagnostic
 from kpl.dsl.source import Source, Span
+from kpl.engine.collector import paused_gc
 from kpl.engine.limits import DEFAULT_LIMITS, current_limits
 from kpl.engine.snapshot_schema import shape_problems
 
@@ -167,22 +166,9 @@ def _no_constant(word: str) -> Any:
     raise ValueError(f"`{word}` is not JSON")
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused: documents are trees, so reading and checking them makes no
-    cycles, and a large one would otherwise set off collections that walk everything built so far."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
 def _json_loads(text: str) -> Any:
     """``json.loads`` with the collector paused."""
-    with _collector_paused():
+    with paused_gc():
         return json.loads(text, parse_constant=_no_constant)
 
 
@@ -335,7 +321,7 @@ def _object_problems(found: _Found) -> list[Diagnostic]:
 
 def load_snapshot(paths: Iterable[Path]) -> tuple[Snapshot, list[Diagnostic]]:
     """The snapshot in the files, sorted by kind, with a diagnostic for every problem (collector paused)."""
-    with _collector_paused():
+    with paused_gc():
         return _load_snapshot(paths)
 
 
